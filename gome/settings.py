@@ -17,7 +17,7 @@ def cache_root() -> Path:
 
 
 def data_root(override: Path | str | None = None) -> Path:
-    """Root of prepared competition data: `--data-dir`, else `GOME_DATA_DIR`, else `<cache>/data`."""
+    """Root of prepared data: `--data-dir`, else `GOME_DATA_DIR`, else `<cache>/data`."""
     if override:
         return Path(override).expanduser()
     env = os.environ.get("GOME_DATA_DIR")

@@ -1,0 +1,133 @@
+"""The journal: an append-only record of every trial of a run, one JSON line each.
+
+A run folder holds `journal.jsonl`. Each finished trial is appended, flushed and fsynced
+before the next trial starts, so a run killed at any moment loses at most the trial in
+flight, and `gome solve --resume RUN` continues from the lines on disk. Views (`valid`,
+`failed`, `best`) live here so callers never re-filter trials by hand.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+JOURNAL_FILE = "journal.jsonl"
+
+
+@dataclass(frozen=True)
+class Trial:
+    """One executed candidate script and what came of it."""
+
+    # identity and lineage
+    id: str
+    parent_ids: tuple[str, ...]
+    agent: str
+    operator: str
+    # what was tried
+    hypothesis: str
+    code_path: str
+    code_hash: str
+    recipe: dict[str, Any] = field(default_factory=dict)
+    # execution
+    label: str = "ok"
+    runtime_s: float = 0.0
+    peak_rss_bytes: int = 0
+    validation_score: float | None = None
+    validity_message: str = ""
+    # integrity: reasons this trial must never be selected
+    flags: tuple[str, ...] = ()
+    # LLM spend of the step that produced it
+    tokens: int = 0
+    cost_usd: float = 0.0
+    started_at: str = ""
+    finished_at: str = ""
+
+    @property
+    def is_valid(self) -> bool:
+        """Ran cleanly, printed a score, left a valid submission and raised no integrity flag."""
+        return self.label == "ok" and self.validation_score is not None and not self.flags
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any]) -> Trial:
+        raw = dict(raw)
+        raw["parent_ids"] = tuple(raw.get("parent_ids", ()))
+        raw["flags"] = tuple(raw.get("flags", ()))
+        return cls(**raw)
+
+
+def is_better(a: float, b: float, higher_is_better: bool) -> bool:
+    """True when score `a` is strictly better than `b` in the metric's direction."""
+    return a > b if higher_is_better else a < b
+
+
+class Journal:
+    """The trials of one run, backed by `<run_dir>/journal.jsonl`."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / JOURNAL_FILE
+        self.trials: list[Trial] = []
+        if self.path.exists():
+            self.trials = list(self._read())
+
+    def _read(self) -> Iterator[Trial]:
+        with self.path.open(encoding="utf-8") as fh:
+            for line in fh:
+                line = line.strip()
+                if not line:
+                    continue
+                try:
+                    yield Trial.from_dict(json.loads(line))
+                except (json.JSONDecodeError, TypeError):
+                    # a line cut short by a kill mid-write: everything before it is intact
+                    return
+
+    def append(self, trial: Trial) -> None:
+        """Write one trial durably (flush + fsync) before returning."""
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        with self.path.open("a", encoding="utf-8") as fh:
+            fh.write(trial.to_json() + "\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        self.trials.append(trial)
+
+    def __len__(self) -> int:
+        return len(self.trials)
+
+    def __iter__(self) -> Iterator[Trial]:
+        return iter(self.trials)
+
+    def get(self, trial_id: str) -> Trial:
+        for trial in self.trials:
+            if trial.id == trial_id:
+                return trial
+        raise KeyError(trial_id)
+
+    @property
+    def valid(self) -> list[Trial]:
+        return [t for t in self.trials if t.is_valid]
+
+    @property
+    def failed(self) -> list[Trial]:
+        return [t for t in self.trials if not t.is_valid]
+
+    def best(self, higher_is_better: bool) -> Trial | None:
+        """The valid, unflagged trial with the best validation score (first one on ties)."""
+        best: Trial | None = None
+        for trial in self.valid:
+            assert trial.validation_score is not None
+            if best is None or is_better(
+                trial.validation_score, best.validation_score or 0.0, higher_is_better
+            ):
+                best = trial
+        return best
+
+    def next_id(self) -> str:
+        return f"t{len(self.trials) + 1:04d}"
