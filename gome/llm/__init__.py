@@ -1,0 +1,31 @@
+"""The LLM layer: one client over litellm, and parsers for plain-text replies.
+
+Importing this package does not import litellm (seconds of start-up); the client does that on
+its first call.
+"""
+
+from gome.llm.client import LLMClient, LLMTotals
+from gome.llm.parse import ReplyProblem, classify_reply, extract_code, extract_json
+from gome.llm.reply import (
+    BudgetExceededError,
+    ContextWindowError,
+    LLMError,
+    LLMReply,
+    MalformedReplyError,
+    NoCodeBlockError,
+)
+
+__all__ = [
+    "BudgetExceededError",
+    "ContextWindowError",
+    "LLMClient",
+    "LLMError",
+    "LLMReply",
+    "LLMTotals",
+    "MalformedReplyError",
+    "NoCodeBlockError",
+    "ReplyProblem",
+    "classify_reply",
+    "extract_code",
+    "extract_json",
+]

@@ -1,0 +1,234 @@
+"""The one place any agent calls a model: litellm behind retries, a ledger and a replay cache."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import random
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from gome.llm.cache import ReplayCache, request_key
+from gome.llm.reply import BudgetExceededError, ContextWindowError, LLMError, LLMReply
+
+# litellm fetches its price map from GitHub on import unless told otherwise.
+os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+
+
+@cache
+def _litellm() -> ModuleType:
+    """Import and configure litellm on first use: the import takes seconds, and `gome --help`
+    must not pay for it."""
+    import litellm
+
+    litellm.telemetry = False
+    litellm.suppress_debug_info = True
+    return litellm
+
+
+def _retryable() -> tuple[type[BaseException], ...]:
+    lm = _litellm()
+    return (
+        lm.RateLimitError,
+        lm.InternalServerError,
+        lm.ServiceUnavailableError,
+        lm.BadGatewayError,
+        lm.APIConnectionError,
+        lm.Timeout,
+    )
+
+
+def _one_line(exc: BaseException, limit: int = 300) -> str:
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+@dataclass(frozen=True)
+class LLMTotals:
+    """What a client has spent so far. Cache hits count as calls but add no tokens or dollars."""
+
+    calls: int = 0
+    cached_calls: int = 0
+    retries: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    dollars: float = 0.0
+
+    @property
+    def tokens(self) -> int:
+        return self.prompt_tokens + self.completion_tokens
+
+
+class LLMClient:
+    """A model string plus the policy around calling it.
+
+    `model` is any litellm model string (`openai/gpt-4o`, `anthropic/...`, `gemini/...`,
+    `ollama/...`, or `openai/<name>` with `api_base` for a local OpenAI-compatible server).
+    Extra keyword arguments to `complete` go to `litellm.completion` unchanged (e.g.
+    `mock_response`, `stop`, `seed`) and are part of the cache key.
+    """
+
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        timeout_s: float = 600,
+        max_retries: int = 4,
+        max_dollars: float | None = None,
+        ledger_path: Path | None = None,
+        cache_dir: Path | None = None,
+        temperature: float | None = None,
+        max_tokens: int | None = None,
+        backoff_base_s: float = 2.0,
+        backoff_max_s: float = 60.0,
+    ) -> None:
+        self.model = model
+        self.api_base = api_base
+        self.api_key = api_key
+        self.timeout_s = timeout_s
+        self.max_retries = max_retries
+        self.max_dollars = max_dollars
+        self.ledger_path = Path(ledger_path) if ledger_path else None
+        self.cache = ReplayCache(Path(cache_dir)) if cache_dir else None
+        self.temperature = temperature
+        self.max_tokens = max_tokens
+        self.backoff_base_s = backoff_base_s
+        self.backoff_max_s = backoff_max_s
+        self._totals = LLMTotals()
+        self._lock = threading.Lock()
+
+    @property
+    def totals(self) -> LLMTotals:
+        return self._totals
+
+    def complete(self, messages: list[dict], *, purpose: str = "", **kwargs: Any) -> LLMReply:
+        """One completion, served from the replay cache when the same request was made before.
+
+        Raises `BudgetExceededError` before a (non-cached) call once `max_dollars` is spent,
+        `ContextWindowError` when the prompt is too long, and `LLMError` for any other failure
+        after retrying transient ones (rate limits, 5xx, timeouts, connection errors).
+        """
+        params: dict[str, Any] = {}
+        if self.temperature is not None:
+            params["temperature"] = self.temperature
+        if self.max_tokens is not None:
+            params["max_tokens"] = self.max_tokens
+        params.update(kwargs)
+
+        key = request_key(self.model, messages, params) if self.cache else None
+        if self.cache and key and (hit := self.cache.get(key)):
+            self._record(hit, purpose, retries=0)
+            return hit
+
+        spent = self._totals.dollars
+        if self.max_dollars is not None and spent >= self.max_dollars:
+            raise BudgetExceededError(
+                f"LLM budget of ${self.max_dollars:.2f} is spent (${spent:.4f} so far); "
+                "raise it or resume with a replay cache"
+            )
+
+        reply, retries = self._call_with_retries(messages, params)
+        if self.cache and key:
+            self.cache.put(key, reply)
+        self._record(reply, purpose, retries=retries)
+        return reply
+
+    def _call_with_retries(
+        self, messages: list[dict], params: dict[str, Any]
+    ) -> tuple[LLMReply, int]:
+        lm = _litellm()
+        import openai  # a dependency of litellm; the base of all its API errors
+
+        retryable = _retryable()
+        for attempt in range(self.max_retries + 1):
+            start = time.monotonic()
+            try:
+                response = lm.completion(
+                    model=self.model,
+                    messages=messages,
+                    api_base=self.api_base,
+                    api_key=self.api_key,
+                    timeout=self.timeout_s,
+                    max_retries=0,  # the provider SDK's own retries would multiply ours
+                    drop_params=True,  # e.g. temperature on models that reject it
+                    **params,
+                )
+            except retryable as exc:
+                if attempt == self.max_retries:
+                    raise LLMError(
+                        f"{self.model}: gave up after {attempt + 1} attempts: {_one_line(exc)}"
+                    ) from exc
+                time.sleep(self._backoff(attempt))
+                continue
+            except lm.ContextWindowExceededError as exc:
+                raise ContextWindowError(f"{self.model}: {_one_line(exc)}") from exc
+            except openai.APIError as exc:
+                raise LLMError(f"{self.model}: {_one_line(exc)}") from exc
+            return self._to_reply(response, time.monotonic() - start), attempt
+        raise AssertionError("unreachable: the loop returns or raises")
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with jitter, so parallel workers do not retry in lockstep."""
+        delay = min(self.backoff_max_s, self.backoff_base_s * 2**attempt)
+        return delay * random.uniform(0.5, 1.0)
+
+    def _to_reply(self, response: Any, duration_s: float) -> LLMReply:
+        choice = response.choices[0]
+        usage = getattr(response, "usage", None)
+        return LLMReply(
+            text=choice.message.content or "",
+            model=self.model,
+            prompt_tokens=int(getattr(usage, "prompt_tokens", 0) or 0),
+            completion_tokens=int(getattr(usage, "completion_tokens", 0) or 0),
+            cost_usd=self._cost(response),
+            duration_s=duration_s,
+            finish_reason=choice.finish_reason,
+        )
+
+    @staticmethod
+    def _cost(response: Any) -> float:
+        """litellm's price for the call; 0.0 for models it has no price for (local, unknown)."""
+        try:
+            return float(_litellm().completion_cost(completion_response=response) or 0.0)
+        except Exception:  # an unpriced model must never fail a call
+            return 0.0
+
+    def _record(self, reply: LLMReply, purpose: str, *, retries: int) -> None:
+        with self._lock:
+            t = self._totals
+            self._totals = dataclasses.replace(
+                t,
+                calls=t.calls + 1,
+                cached_calls=t.cached_calls + reply.cached,
+                retries=t.retries + retries,
+                prompt_tokens=t.prompt_tokens + (0 if reply.cached else reply.prompt_tokens),
+                completion_tokens=t.completion_tokens
+                + (0 if reply.cached else reply.completion_tokens),
+                dollars=t.dollars + reply.cost_usd,
+            )
+            if self.ledger_path is None:
+                return
+            line = {
+                "time": datetime.now(UTC).isoformat(timespec="seconds"),
+                "model": reply.model,
+                "purpose": purpose,
+                "prompt_tokens": reply.prompt_tokens,
+                "completion_tokens": reply.completion_tokens,
+                "cost_usd": reply.cost_usd,
+                "duration_s": round(reply.duration_s, 3),
+                "finish_reason": reply.finish_reason,
+                "cached": reply.cached,
+                "retries": retries,
+            }
+            self.ledger_path.parent.mkdir(parents=True, exist_ok=True)
+            with self.ledger_path.open("a") as f:
+                f.write(json.dumps(line) + "\n")
