@@ -1,0 +1,5 @@
+"""`python -m gome` runs the CLI."""
+
+from gome.cli import main
+
+main()
