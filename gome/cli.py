@@ -51,7 +51,6 @@ def competitions_cmd(
     """List known competitions: metric, direction, medal thresholds, data source, local data."""
     from gome.competitions import list_competitions
     from gome.grading import medal_thresholds
-    from gome.prepare import read_prepared_source
 
     comps = [c for c in list_competitions() if c.is_practice or not practice]
     if practice:
@@ -61,11 +60,11 @@ def competitions_cmd(
             console.print(comp.id, highlight=False)
         return
     table = Table(title="Competitions", show_lines=False)
-    for column in ("id", "suite", "modality", "metric", "better", "gold", "bronze", "median"):
+    table.add_column("id", no_wrap=True)
+    for column in ("suite", "modality", "metric", "better", "gold", "bronze", "median"):
         table.add_column(column)
-    table.add_column("data source")
-    table.add_column("local")
-    table.add_column("known leaks")
+    for column in ("data source", "local", "leaks"):
+        table.add_column(column)
     for comp in comps:
         if comp.is_practice:
             gold = bronze = "-"
@@ -74,7 +73,7 @@ def competitions_cmd(
             th = medal_thresholds(comp.id)
             gold, bronze, median = (f"{th[k]:.5g}" for k in ("gold", "bronze", "median"))
         prepared = comp.is_prepared(data_dir)
-        source = read_prepared_source(comp, data_dir).get("data_source") if prepared else None
+        source = comp.prepared_source(data_dir).get("data_source") if prepared else None
         offline = "mirror" if comp.mirror else ("practice" if comp.is_practice else "kaggle")
         table.add_row(
             comp.id,
@@ -87,9 +86,20 @@ def competitions_cmd(
             median,
             source or offline,
             "yes" if prepared else "no",
-            "; ".join(leak.description.split(":")[0] for leak in comp.known_leaks) or "-",
+            str(len(comp.known_leaks)),
         )
     console.print(table)
+    leaky = [c for c in comps if c.known_leaks]
+    if leaky:
+        console.print("\n[bold]Known leaks[/] (flagged by the integrity audit):")
+        for comp in leaky:
+            for leak in comp.known_leaks:
+                fields = f" [fields: {', '.join(leak.fields)}]" if leak.fields else ""
+                console.print(f"- {comp.id}: {leak.description}{fields}", highlight=False)
+    mirrored = [c for c in comps if c.mirror]
+    for comp in mirrored:
+        note = " ".join(str(comp.mirror.get("note", "")).split())
+        console.print(f"\n[bold]{comp.id} offline mirror[/]: {note}", highlight=False)
 
 
 @app.command("prepare")
@@ -247,7 +257,7 @@ def main() -> None:
     try:
         app()
     except GomeError as exc:
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False)
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         err_console.print("interrupted")

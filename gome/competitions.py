@@ -10,14 +10,17 @@ from __future__ import annotations
 
 import difflib
 import functools
+import json
 from pathlib import Path
 from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from gome.errors import CompetitionConfigError, UnknownCompetitionError
+from gome.errors import CompetitionConfigError, DataNotPreparedError, UnknownCompetitionError
 from gome.settings import competitions_root, data_root
+
+PREPARED_SOURCE_FILE = "gome_source.json"  # written by `gome prepare` beside public/
 
 SubmissionDtype = Literal["str", "int", "float", "bool", "probability"]
 
@@ -120,6 +123,18 @@ class Competition(BaseModel):
 
     def is_prepared(self, root: Path | str | None = None) -> bool:
         return self.answers_path(root).is_file() and self.public_dir(root).is_dir()
+
+    def prepared_source(self, root: Path | str | None = None) -> dict[str, Any]:
+        """Where the prepared data came from (`gome_source.json`); {} when gome did not write it."""
+        path = self.data_dir(root) / "prepared" / PREPARED_SOURCE_FILE
+        if not path.is_file():
+            return {}
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise DataNotPreparedError(
+                f"{path} is not valid JSON; run `gome prepare {self.id} --force`"
+            ) from exc
 
 
 def _yaml_path(competition_id: str) -> Path:

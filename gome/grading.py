@@ -51,7 +51,6 @@ _SNIFF_BYTES = 1 << 20
 _MISSING_TEXT = frozenset({"", "nan", "-nan", "na", "n/a", "null", "none", "<na>"})
 _TRUE_TEXT = frozenset({"true", "1", "1.0"})
 _FALSE_TEXT = frozenset({"false", "0", "0.0"})
-DATA_SOURCE_FILE = "gome_source.json"  # written by `gome prepare` next to public/ and private/
 
 
 # == medal thresholds ===========================================================================
@@ -415,16 +414,8 @@ def load_answers(comp: Competition, data_dir: Path | str | None = None) -> pd.Da
 
 
 def read_data_source(comp: Competition, data_dir: Path | str | None = None) -> dict[str, Any]:
-    """`prepared/gome_source.json` ({"data_source", "note"}); Kaggle when the file is absent."""
-    path = comp.data_dir(data_dir) / "prepared" / DATA_SOURCE_FILE
-    if not path.is_file():
-        return {"data_source": "kaggle", "note": None}
-    try:
-        info = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise DataNotPreparedError(
-            f"{path} is not valid JSON; run `gome prepare {comp.id}`"
-        ) from exc
+    """{"data_source", "note"} of the prepared data; Kaggle when gome recorded nothing."""
+    info = comp.prepared_source(data_dir)
     return {"data_source": str(info.get("data_source", "kaggle")), "note": info.get("note")}
 
 

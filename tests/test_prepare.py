@@ -21,7 +21,7 @@ from sklearn.model_selection import train_test_split
 from gome import prepare
 from gome.competitions import Competition
 from gome.errors import PreparationError
-from gome.prepare import prepare_competition, read_prepared_source
+from gome.prepare import prepare_competition
 from gome.preparers import PREPARERS
 from gome.preparers.csv_split import read_csv as read
 
@@ -370,7 +370,7 @@ def test_checksums_verified_and_mismatch_is_reported(tmp_path: Path, data_dir: P
     comp = make_comp(tmp_path, spaceship_spec(), checksums=sums)
     again = prepare_competition(comp, data_dir=data_dir, raw_zip=archive, force=True)
     assert again.checksums_verified is True
-    assert read_prepared_source(comp, data_dir)["checksums_verified"] is True
+    assert comp.prepared_source(data_dir)["checksums_verified"] is True
 
     sums["private"] = {"test.csv": "0" * 32}
     comp = make_comp(tmp_path, spaceship_spec(), checksums=sums)
@@ -426,7 +426,7 @@ def test_kaggle_way_downloads_and_checks(
     result = prepare_competition(comp, data_dir=data_dir)
     assert (result.data_source, result.checksums_verified, fake.calls) == ("kaggle", True, 1)
     assert (comp.data_dir(data_dir) / f"{SPACESHIP}.zip").is_file()
-    assert read_prepared_source(comp, data_dir)["data_source"] == "kaggle"
+    assert comp.prepared_source(data_dir)["data_source"] == "kaggle"
 
     # a real download whose files differ from MLE-bench's is an error, and keeps the old data
     sums["public"] = {**sums["public"], "train.csv": "0" * 32}
@@ -557,7 +557,7 @@ def test_from_mlebench_links_without_copying(tmp_path: Path, data_dir: Path) -> 
     assert comp.is_prepared(data_dir)
     ours = result.private_dir / "test.csv"
     assert os.stat(ours).st_ino == os.stat(prepared / "private" / "test.csv").st_ino
-    assert read_prepared_source(comp, data_dir)["origin"] == str(prepared.resolve())
+    assert comp.prepared_source(data_dir)["origin"] == str(prepared.resolve())
 
     # the competition dir itself is accepted too
     again = prepare_competition(comp, data_dir=data_dir, from_mlebench=mle / SPACESHIP, force=True)
@@ -606,7 +606,7 @@ def test_real_spaceship_mirror(tmp_path: Path, data_dir: Path) -> None:
     comp = make_comp(tmp_path, spaceship_spec())
     result = prepare_competition(comp, data_dir=data_dir, console=Console(file=io.StringIO()))
     assert result.data_source == "mirror"
-    assert read_prepared_source(comp, data_dir)["labelled_rows"] == 6954
+    assert comp.prepared_source(data_dir)["labelled_rows"] == 6954
     answers = read(result.private_dir / "test.csv")
     assert len(answers) == 696 == math.ceil(0.1 * 6954)
     assert len(read(result.public_dir / "train.csv")) == 6954 - 696
