@@ -28,6 +28,7 @@ runs_app = typer.Typer(help="List and inspect run folders.", invoke_without_comm
 app.add_typer(runs_app, name="runs")
 
 console = Console()
+GOME = "GoME agent"
 err_console = Console(stderr=True)
 
 DataDirOption = Annotated[
@@ -187,10 +188,41 @@ def solve_cmd(
     ] = None,
     hours: Annotated[float | None, typer.Option("--hours", help="Wall-clock budget.")] = None,
     minutes: Annotated[float | None, typer.Option("--minutes", help="Wall-clock budget.")] = None,
-    agent: Annotated[str, typer.Option("--agent", help="builtin (no LLM).")] = "builtin",
+    agent: Annotated[
+        str, typer.Option("--agent", help="builtin (no LLM) or gome (needs --model).")
+    ] = "builtin",
     model: Annotated[
-        str | None, typer.Option("--model", help="litellm model string for LLM agents.")
+        str | None,
+        typer.Option("--model", help="litellm model string, e.g. openai/gpt-4o-mini."),
     ] = None,
+    api_base: Annotated[
+        str | None, typer.Option("--api-base", help="OpenAI-compatible server URL.")
+    ] = None,
+    max_dollars: Annotated[
+        float | None, typer.Option("--max-dollars", help="Stop LLM calls past this spend.")
+    ] = None,
+    init: Annotated[
+        str, typer.Option("--init", help="GoME θ₀: draft (LLM) or builtin.", rich_help_panel=GOME)
+    ] = "draft",
+    edit_mode: Annotated[
+        str,
+        typer.Option(
+            "--edit-mode", help="full script or search/replace patch.", rich_help_panel=GOME
+        ),
+    ] = "full",
+    momentum: Annotated[
+        bool, typer.Option(help="Success memory in every gradient prompt.", rich_help_panel=GOME)
+    ] = True,
+    schedule: Annotated[
+        bool,
+        typer.Option(help="Step-size schedule (rewrite → swap → tweak).", rich_help_panel=GOME),
+    ] = True,
+    restart: Annotated[
+        bool, typer.Option(help="Warm restart of stalled traces.", rich_help_panel=GOME)
+    ] = True,
+    traces: Annotated[
+        int, typer.Option("--traces", help="Parallel GoME traces.", rich_help_panel=GOME)
+    ] = 1,
     gpu: Annotated[int | None, typer.Option("--gpu", help="Pin trials to this GPU.")] = None,
     workers: Annotated[int, typer.Option("--workers", help="Trials run in parallel.")] = 1,
     seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -214,6 +246,16 @@ def solve_cmd(
         minutes=minutes,
         agent=agent,
         model=model,
+        api_base=api_base,
+        max_dollars=max_dollars,
+        gome_settings={
+            "initialisation": init,
+            "edit_mode": edit_mode,
+            "momentum": momentum,
+            "schedule": schedule,
+            "restart": restart,
+            "traces": traces,
+        },
         gpu=gpu,
         workers=workers,
         seed=seed,

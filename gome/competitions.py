@@ -17,6 +17,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
+from gome.direction import Direction
 from gome.errors import CompetitionConfigError, DataNotPreparedError, UnknownCompetitionError
 from gome.settings import competitions_root, data_root
 
@@ -96,6 +97,10 @@ class Competition(BaseModel):
     @property
     def checksums_path(self) -> Path:
         return self.folder / "checksums.yaml"
+
+    @property
+    def direction(self) -> Direction:
+        return Direction.of(self.higher_is_better)
 
     @property
     def is_practice(self) -> bool:

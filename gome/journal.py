@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from gome.direction import Direction
+
 JOURNAL_FILE = "journal.jsonl"
 
 
@@ -60,11 +62,6 @@ class Trial:
         raw["parent_ids"] = tuple(raw.get("parent_ids", ()))
         raw["flags"] = tuple(raw.get("flags", ()))
         return cls(**raw)
-
-
-def is_better(a: float, b: float, higher_is_better: bool) -> bool:
-    """True when score `a` is strictly better than `b` in the metric's direction."""
-    return a > b if higher_is_better else a < b
 
 
 class Journal:
@@ -118,13 +115,13 @@ class Journal:
     def failed(self) -> list[Trial]:
         return [t for t in self.trials if not t.is_valid]
 
-    def best(self, higher_is_better: bool) -> Trial | None:
+    def best(self, direction: Direction) -> Trial | None:
         """The valid, unflagged trial with the best validation score (first one on ties)."""
         best: Trial | None = None
         for trial in self.valid:
             assert trial.validation_score is not None
-            if best is None or is_better(
-                trial.validation_score, best.validation_score or 0.0, higher_is_better
+            if best is None or direction.is_better(
+                trial.validation_score, best.validation_score or 0.0
             ):
                 best = trial
         return best

@@ -14,8 +14,7 @@ scores in gome goes through it, never through a sign flip.
 
 from __future__ import annotations
 
-import enum
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +27,7 @@ from sklearn.metrics import (
     root_mean_squared_error,
 )
 
+from gome.direction import Direction
 from gome.errors import InvalidSubmissionError
 
 MetricFn = Callable[[pd.DataFrame, pd.DataFrame, Sequence[str], Mapping[str, Any]], float]
@@ -37,33 +37,6 @@ _FLOAT64_EPS = float(np.finfo(np.float64).eps)
 # np.isclose(row_sum, 1, atol=1e-6) with its default rtol, as MLE-bench's log-loss graders check.
 _ROW_SUM_ATOL = 1e-6
 _ROW_SUM_RTOL = 1e-5
-
-
-class Direction(enum.Enum):
-    """Whether a higher or a lower score is better."""
-
-    HIGHER = "higher"
-    LOWER = "lower"
-
-    @classmethod
-    def of(cls, higher_is_better: bool) -> Direction:
-        return cls.HIGHER if higher_is_better else cls.LOWER
-
-    @property
-    def higher_is_better(self) -> bool:
-        return self is Direction.HIGHER
-
-    def is_better(self, a: float, b: float) -> bool:
-        """True when score `a` is strictly better than score `b`."""
-        return a > b if self.higher_is_better else a < b
-
-    def ties_or_beats(self, a: float, b: float) -> bool:
-        """True when score `a` is at least as good as score `b` (how medals are awarded)."""
-        return a == b or self.is_better(a, b)
-
-    def best(self, scores: Iterable[float]) -> float:
-        """The best of `scores` (which must not be empty)."""
-        return max(scores) if self.higher_is_better else min(scores)
 
 
 @dataclass(frozen=True)

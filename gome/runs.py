@@ -37,7 +37,7 @@ def list_runs(root: Path) -> list[tuple]:
         run_dir = config_path.parent
         config, _ = load_run(run_dir)
         journal = Journal(run_dir)
-        best = journal.best(load_competition(config.competition_id).higher_is_better)
+        best = journal.best(load_competition(config.competition_id).direction)
         grade = _read_grade(run_dir)
         rows.append(
             (
@@ -71,7 +71,7 @@ def show_run(run_dir: Path, console: Console) -> None:
     config, elapsed = load_run(run_dir)
     comp = load_competition(config.competition_id)
     journal = Journal(run_dir)
-    best = journal.best(comp.higher_is_better)
+    best = journal.best(comp.direction)
     best_id = best.id if best else None
     tree = Tree(f"[bold]{run_dir.name}[/] {comp.id} · {config.agent} · {elapsed / 60:.1f} min")
     nodes: dict[str, Tree] = {}

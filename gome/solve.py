@@ -28,11 +28,21 @@ from gome.environment import describe_environment
 from gome.errors import GomeError
 from gome.grading import CompetitionReport, grade_submission, validate_submission
 from gome.integrity import check_submission, scan_code
-from gome.journal import Journal, Trial, is_better
+from gome.journal import Journal, Trial
+from gome.llm import BudgetExceededError, LLMError
 from gome.runner import Limits, RunResult, isolation_mode, run_script
 
 RUN_CONFIG_FILE = "run.json"
 MIN_TRIAL_SECONDS = 15.0
+MAX_LLM_FAILURES = 5
+LLM_FAILURE_PAUSE_S = 10.0
+
+
+class Retry:
+    """Marker: the proposal failed transiently (an LLM error); ask again after a pause."""
+
+
+RETRY = Retry()
 
 
 @dataclass(frozen=True)
@@ -49,6 +59,10 @@ class SolveConfig:
     data_dir: str | None = None
     trial_timeout_s: float | None = None
     memory_bytes: int | None = None
+    api_base: str | None = None
+    max_dollars: float | None = None
+    # GoME's ablation flags (`gome.optimizer.GomeConfig` field overrides)
+    gome: dict[str, Any] = field(default_factory=dict)
 
     @property
     def effective_trial_timeout_s(self) -> float:
@@ -88,13 +102,37 @@ class SolveOutcome:
     trials: int
 
 
-def make_agent(config: SolveConfig) -> Agent:
-    """The agent a run names; each names itself on every trial and in every output."""
-    if config.agent == "builtin":
-        from gome.proposers.builtin import BuiltinProposer
+AGENTS = ("builtin", "gome")
 
+
+def make_agent(config: SolveConfig, run_dir: Path) -> Agent:
+    """The agent a run names; each names itself on every trial and in every output."""
+    from gome.proposers.builtin import BuiltinProposer
+
+    if config.agent == "builtin":
         return BuiltinProposer()
-    raise GomeError(f"Unknown agent {config.agent!r}. Available now: builtin.")
+    if config.agent == "gome":
+        from gome.llm import LLMClient
+        from gome.optimizer import GomeAgent, GomeConfig
+
+        if not config.model:
+            raise GomeError("--agent gome needs --model (a litellm model string).")
+        try:
+            gome_config = GomeConfig(**config.gome)
+        except (TypeError, ValueError) as exc:
+            raise GomeError(f"Invalid GoME settings: {exc}") from exc
+        client = LLMClient(
+            config.model,
+            api_base=config.api_base,
+            ledger_path=run_dir / "llm_ledger.jsonl",
+            cache_dir=run_dir / "llm_cache",
+            max_dollars=config.max_dollars,
+        )
+        seed = BuiltinProposer() if gome_config.initialisation == "builtin" else None
+        return GomeAgent(
+            client, gome_config, run_dir=run_dir, seed_proposer=seed, budget_s=config.budget_s
+        )
+    raise GomeError(f"Unknown agent {config.agent!r}. Available: {', '.join(AGENTS)}.")
 
 
 def new_run_dir(config: SolveConfig, root: Path = Path("runs")) -> Path:
@@ -128,13 +166,15 @@ class SolveRun:
         self.public_dir = self.competition.public_dir(config.data_dir)
         self.journal = Journal(run_dir)
         self.status = RunStatus(budget_s=config.budget_s, elapsed_before_s=elapsed_before_s)
-        self.agent = make_agent(config)
+        self.agent = make_agent(config, run_dir)
+        self.in_flight: dict[str, Proposal] = {}
+        self.llm_failures = 0
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.interrupted = False
         self.rng = random.Random(config.seed + len(self.journal))
         self._next_number = max((int(t.id[1:]) for t in self.journal), default=0) + 1
-        best = self.journal.best(self.competition.higher_is_better)
+        best = self.journal.best(self.competition.direction)
         if best is not None:
             self.status.best_score, self.status.best_trial = best.validation_score, best.id
         self.status.done = len(self.journal)
@@ -150,7 +190,7 @@ class SolveRun:
             fh.write(f"{_now()} {message}\n")
 
     # -- one trial --------------------------------------------------------------------------
-    def _propose(self) -> tuple[str, Proposal] | None:
+    def _propose(self) -> tuple[str, Proposal] | None | Retry:
         with self.lock:
             if self.stop.is_set() or self.status.time_left_s < MIN_TRIAL_SECONDS:
                 return None
@@ -164,9 +204,26 @@ class SolveRun:
                 time_left_s=self.status.time_left_s,
                 environment=describe_environment(),
                 rng=self.rng,
+                in_flight=list(self.in_flight.values()),
             )
-            proposal = self.agent.propose(context)
+            try:
+                proposal = self.agent.propose(context)
+            except BudgetExceededError as exc:
+                self.log(f"stop: {exc}")
+                self.stop.set()
+                return None
+            except LLMError as exc:
+                # a provider outage must not kill the run: pause, stop after repeated failures
+                self._next_number -= 1
+                self.llm_failures += 1
+                self.log(f"llm error ({self.llm_failures}/{MAX_LLM_FAILURES}): {exc}")
+                if self.llm_failures >= MAX_LLM_FAILURES:
+                    self.stop.set()
+                    return None
+                return RETRY
+            self.llm_failures = 0
             self.status.running[trial_id] = proposal.operator
+            self.in_flight[trial_id] = proposal
             return trial_id, proposal
 
     def _trial_timeout(self) -> float:
@@ -175,7 +232,10 @@ class SolveRun:
     def run_one(self) -> Trial | None:
         """Propose, execute, audit and journal one trial; None when the budget is spent."""
         proposed = self._propose()
-        if proposed is None:
+        while proposed is RETRY:
+            self.stop.wait(LLM_FAILURE_PAUSE_S)
+            proposed = self._propose()
+        if proposed is None or isinstance(proposed, Retry):
             return None
         trial_id, proposal = proposed
         trial_dir = self.run_dir / "trials" / trial_id
@@ -237,9 +297,11 @@ class SolveRun:
             if self.stop.is_set() and result.timed_out:
                 # cancelled by the user, not a real timeout: leave it for --resume to redo
                 self.status.running.pop(trial_id, None)
+                self.in_flight.pop(trial_id, None)
                 return trial
             self.journal.append(trial)
             self.status.running.pop(trial_id, None)
+            self.in_flight.pop(trial_id, None)
             self.status.done += 1
             if not trial.is_valid:
                 self.status.failed += 1
@@ -252,8 +314,8 @@ class SolveRun:
         if not trial.is_valid or trial.validation_score is None:
             return
         best = self.status.best_score
-        if best is not None and not is_better(
-            trial.validation_score, best, self.competition.higher_is_better
+        if best is not None and not self.competition.direction.is_better(
+            trial.validation_score, best
         ):
             return
         trial_dir = self.run_dir / "trials" / trial.id

@@ -16,7 +16,14 @@ from gome.errors import GomeError
 from gome.runner import isolation_mode
 from gome.solve import SolveConfig, SolveRun, load_run, new_run_dir
 
-AGENT_TITLES = {"builtin": "built-in proposer (no LLM)"}
+
+def agent_title(config: SolveConfig) -> str:
+    """How outputs name the agent that ran (and the model behind it)."""
+    if config.agent == "builtin":
+        return "built-in proposer (no LLM)"
+    if config.agent == "gome":
+        return f"GoME on {config.model}"
+    return config.agent
 
 
 def _budget_seconds(hours: float | None, minutes: float | None) -> float | None:
@@ -79,6 +86,9 @@ def run_solve(
     minutes: float | None,
     agent: str,
     model: str | None,
+    api_base: str | None,
+    max_dollars: float | None,
+    gome_settings: dict,
     gpu: int | None,
     workers: int,
     seed: int,
@@ -108,6 +118,9 @@ def run_solve(
             budget_s=budget if budget is not None else 3600.0,
             agent=agent,
             model=model,
+            api_base=api_base,
+            max_dollars=max_dollars,
+            gome=gome_settings if agent == "gome" else {},
             gpu=gpu,
             workers=workers,
             seed=seed,
@@ -129,7 +142,7 @@ def run_solve(
     folder.mkdir(parents=True, exist_ok=True)
     run = SolveRun(folder, config, elapsed_before_s=elapsed)
     run.save_config()
-    title = AGENT_TITLES.get(run.agent.name, run.agent.name)
+    title = agent_title(config)
     console.print(
         f"[bold]gome solve[/] {comp.id} · agent: {title} · budget {config.budget_s / 60:.0f} min"
         f" · run: {folder}" + (f" · resumed with {len(run.journal)} trials" if resume else ""),

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from gome.journal import Journal, Trial, is_better
+from gome.direction import Direction
+from gome.journal import Journal, Trial
 
 
 def make_trial(trial_id: str, score: float | None, label: str = "ok", flags=()) -> Trial:
@@ -46,13 +47,13 @@ def test_best_skips_flagged_and_failed_trials(tmp_path: Path) -> None:
     journal.append(make_trial("t0002", 0.99, flags=("known-leak: uses x",)))
     journal.append(make_trial("t0003", 0.95, label="invalid-submission"))
     journal.append(make_trial("t0004", 0.75))
-    best = journal.best(higher_is_better=True)
+    best = journal.best(Direction.HIGHER)
     assert best is not None and best.id == "t0004"
-    assert journal.best(higher_is_better=False).id == "t0001"
+    assert journal.best(Direction.LOWER).id == "t0001"
     assert {t.id for t in journal.failed} == {"t0002", "t0003"}
 
 
-def test_is_better_follows_direction() -> None:
-    assert is_better(2.0, 1.0, higher_is_better=True)
-    assert is_better(1.0, 2.0, higher_is_better=False)
-    assert not is_better(1.0, 1.0, higher_is_better=True)
+def test_direction_decides_what_is_better() -> None:
+    assert Direction.HIGHER.is_better(2.0, 1.0)
+    assert Direction.LOWER.is_better(1.0, 2.0)
+    assert not Direction.HIGHER.is_better(1.0, 1.0)

@@ -1,0 +1,660 @@
+"""Tabular solution script written by gome's built-in proposer.
+
+Run it alone with `python solution.py` in a folder holding ./input/ (train.csv, test.csv and
+the sample submission). It types the columns, builds the feature blocks the RECIPE names, fits
+the recipe's model(s) with K-fold cross-validation (seeds and members averaged), prints the
+cross-validated competition metric as `validation_score: <float>` and writes ./submission.csv
+in the sample submission's format.
+
+Everything competition-specific is in the TASK and RECIPE blocks below; the rest is generic.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+import warnings
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+# >>> recipe (written by the proposer)
+TASK: dict[str, Any] = {
+    "id_column": "id",
+    "target_columns": ["target"],
+    "submission_columns": {"id": "int", "target": "float"},
+    "sample_submission": "sample_submission.csv",
+    "metric": "rmse",
+    "problem": "regression",  # or "classification"
+    "output": "value",  # "label", "probability" or "value"
+    "log_target": False,  # fit on log1p(target) (RMSLE metrics)
+}
+RECIPE: dict[str, Any] = {
+    "members": [{"family": "lightgbm", "features": ["base"], "params": {}, "tune_trials": 0}],
+    "folds": 5,
+    "seeds": [0],
+    "group_cv": False,
+}
+TIME_BUDGET_S = 600.0
+N_JOBS = os.cpu_count() or 1
+# <<< recipe
+
+INPUT = Path("input")
+START = time.monotonic()
+MAX_CATEGORIES = 50  # a string column with more distinct values is high-cardinality
+SEPARATORS = ("/", "_", "-", ":", "|", " ")
+EARLY_STOPPING_ROUNDS = 100
+warnings.filterwarnings("ignore")
+
+
+def elapsed() -> float:
+    return time.monotonic() - START
+
+
+# ---------------------------------------------------------------------------------------------
+# Column typing
+# ---------------------------------------------------------------------------------------------
+def is_bool_like(values: pd.Series) -> bool:
+    """True for a column of True/False (any case), however pandas parsed it."""
+    if pd.api.types.is_bool_dtype(values):
+        return True
+    if pd.api.types.is_numeric_dtype(values):
+        return False
+    return set(values.astype(str).str.lower().unique()) <= {"true", "false"}
+
+
+def as_number(values: pd.Series) -> pd.Series:
+    return pd.to_numeric(values, errors="coerce")
+
+
+def detect_split(values: pd.Series) -> dict[str, Any] | None:
+    """A separator that cuts (nearly) every value into the same number of parts (2..5).
+
+    Catches structured strings such as a cabin "B/12/P" or an id "0042_01"; free text (many
+    words of varying count) does not qualify.
+    """
+    strings = values.astype(str)
+    for sep in SEPARATORS:
+        counts = strings.str.count(re.escape(sep))
+        n_parts = int(counts.mode().iloc[0]) + 1
+        if 2 <= n_parts <= 5 and (counts == n_parts - 1).mean() >= 0.95:
+            return {"sep": sep, "n_parts": n_parts}
+    return None
+
+
+def split_parts(values: pd.Series, sep: str, n_parts: int) -> pd.DataFrame:
+    """The parts of a structured string column, one column per part (missing stays missing)."""
+    parts = values.astype("str").str.split(sep, n=n_parts - 1, expand=True, regex=False)
+    return parts.reindex(columns=range(n_parts))
+
+
+def part_kind(part: pd.Series) -> dict[str, bool]:
+    """How one string part is used: as a number, a category, and/or a group key to count."""
+    present = part.dropna()
+    numeric = len(present) > 0 and as_number(present).notna().mean() >= 0.95
+    n_unique = present.nunique()
+    return {
+        "numeric": bool(numeric),
+        "categorical": bool(not numeric and n_unique <= MAX_CATEGORIES),
+        "count": bool(n_unique > MAX_CATEGORIES and n_unique < 0.95 * len(present)),
+    }
+
+
+def profile_columns(frame: pd.DataFrame, id_column: str) -> dict[str, Any]:
+    """Type every input column of `frame` (train and test features stacked).
+
+    numeric, binary (True/False), categorical (few distinct strings), high_card (many distinct
+    strings that repeat: counted), text (several words per value: length statistics), split
+    (separator-structured strings: parts), nonneg_skewed (zero-inflated amounts such as spends).
+    A string column unique per row without structure is id-like and dropped, as is a numeric id.
+    """
+    profile: dict[str, Any] = {
+        "numeric": [],
+        "binary": [],
+        "categorical": [],
+        "high_card": [],
+        "text": [],
+        "split": {},
+        "nonneg_skewed": [],
+        "has_missing": bool(frame.isna().any().any()),
+        "group_key": None,
+    }
+    for col in frame.columns:
+        values = frame[col].dropna()
+        if values.empty:
+            continue
+        if is_bool_like(values):
+            profile["binary"].append(col)
+        elif pd.api.types.is_numeric_dtype(values):
+            if col == id_column:
+                continue
+            profile["numeric"].append(col)
+            if values.min() >= 0 and (values == 0).mean() >= 0.3 and values.skew() > 2:
+                profile["nonneg_skewed"].append(col)
+        else:
+            strings = values.astype(str)
+            n_unique = strings.nunique()
+            if strings.str.split().str.len().mean() > 3:
+                profile["text"].append(col)
+                continue
+            split = detect_split(strings)
+            if split is not None:
+                parts = split_parts(strings, split["sep"], split["n_parts"])
+                split["parts"] = [part_kind(parts[i]) for i in range(split["n_parts"])]
+                profile["split"][col] = split
+                if col == id_column and split["parts"][0]["count"]:
+                    # ids like gggg_pp: rows sharing a prefix form a group; CV keeps it whole
+                    profile["group_key"] = col
+            if col == id_column:
+                continue
+            if n_unique <= MAX_CATEGORIES:
+                profile["categorical"].append(col)
+            elif n_unique < 0.95 * len(strings):
+                profile["high_card"].append(col)
+    return profile
+
+
+# ---------------------------------------------------------------------------------------------
+# Feature blocks
+# ---------------------------------------------------------------------------------------------
+def as_category(values: pd.Series) -> pd.Series:
+    return values.astype("str").where(values.notna()).astype("category")
+
+
+def block_base(frame: pd.DataFrame, profile: dict[str, Any]) -> dict[str, pd.Series]:
+    """Numeric columns as they are, True/False as 1/0, few-valued strings as categories."""
+    out = {col: frame[col].astype(float) for col in profile["numeric"]}
+    for col in profile["binary"]:
+        out[col] = frame[col].astype(str).str.lower().map({"true": 1.0, "false": 0.0})
+    for col in profile["categorical"]:
+        out[col] = as_category(frame[col])
+    return out
+
+
+def block_split(frame: pd.DataFrame, profile: dict[str, Any]) -> dict[str, pd.Series]:
+    """Parts of separator-structured strings, e.g. deck / number / side of a cabin."""
+    out: dict[str, pd.Series] = {}
+    for col, split in profile["split"].items():
+        parts = split_parts(frame[col], split["sep"], split["n_parts"])
+        for i, kind in enumerate(split["parts"]):
+            if kind["numeric"]:
+                out[f"{col}_{i}"] = as_number(parts[i])
+            elif kind["categorical"]:
+                out[f"{col}_{i}"] = as_category(parts[i])
+    return out
+
+
+def block_counts(frame: pd.DataFrame, profile: dict[str, Any]) -> dict[str, pd.Series]:
+    """How many rows (train and test) share a value: group size, family size, cabin mates."""
+    keys = {col: frame[col] for col in profile["high_card"]}
+    for col, split in profile["split"].items():
+        parts = split_parts(frame[col], split["sep"], split["n_parts"])
+        for i, kind in enumerate(split["parts"]):
+            if kind["count"]:
+                keys[f"{col}_{i}"] = parts[i]
+    out = {}
+    for name, key in keys.items():
+        counts = key.map(key.value_counts())
+        out[f"{name}_count"] = counts.astype(float).where(key.notna())
+    return out
+
+
+def block_aggregates(frame: pd.DataFrame, profile: dict[str, Any]) -> dict[str, pd.Series]:
+    """Row-wise totals of zero-inflated amounts (e.g. spends), their logs, missing counts."""
+    amounts = frame[profile["nonneg_skewed"]].astype(float)
+    out = {f"{col}_log1p": np.log1p(amounts[col]) for col in amounts.columns}
+    if amounts.shape[1] >= 2:
+        out["amounts_total_log1p"] = np.log1p(amounts.sum(axis=1))
+        out["amounts_nonzero"] = (amounts > 0).sum(axis=1).astype(float)
+    if profile["has_missing"]:
+        out["n_missing"] = frame.isna().sum(axis=1).astype(float)
+    return out
+
+
+def block_text(frame: pd.DataFrame, profile: dict[str, Any]) -> dict[str, pd.Series]:
+    """Length statistics of free-text columns."""
+    out = {}
+    for col in profile["text"]:
+        text = frame[col].astype("str")
+        out[f"{col}_chars"] = text.str.len().astype(float)
+        out[f"{col}_words"] = text.str.split().str.len().astype(float)
+    return out
+
+
+BLOCKS = {
+    "base": block_base,
+    "split": block_split,
+    "counts": block_counts,
+    "aggregates": block_aggregates,
+    "text": block_text,
+}
+
+
+def build_features(frame: pd.DataFrame, profile: dict[str, Any], blocks: list[str]) -> pd.DataFrame:
+    """The feature matrix for train and test rows stacked (no target is read here)."""
+    columns: dict[str, pd.Series] = {}
+    for block in blocks:
+        columns.update(BLOCKS[block](frame, profile))
+    if not columns:  # nothing usable: a constant column keeps the models well defined
+        columns["constant"] = pd.Series(0.0, index=frame.index)
+    return pd.DataFrame(columns, index=frame.index)
+
+
+# ---------------------------------------------------------------------------------------------
+# Metric
+# ---------------------------------------------------------------------------------------------
+def metric(y: np.ndarray, pred: np.ndarray, name: str) -> float:
+    """The competition metric of out-of-fold predictions (class probabilities or values)."""
+    from sklearn import metrics
+
+    if name in ("accuracy", "string_accuracy"):
+        return float(metrics.accuracy_score(y, pred.argmax(axis=1)))
+    if name == "quadratic_weighted_kappa":
+        return float(metrics.cohen_kappa_score(y, pred.argmax(axis=1), weights="quadratic"))
+    if name in ("roc_auc", "mean_column_roc_auc"):
+        if pred.shape[1] == 2:
+            return float(metrics.roc_auc_score(y, pred[:, 1]))
+        return float(metrics.roc_auc_score(y, pred, multi_class="ovr"))
+    if name in ("log_loss", "multiclass_log_loss"):
+        return float(metrics.log_loss(y, pred, labels=list(range(pred.shape[1]))))
+    # regression metrics; RMSLE targets are already on the log1p scale
+    return float(np.sqrt(metrics.mean_squared_error(y, pred)))
+
+
+def tuning_objective() -> tuple[str, str]:
+    """(metric, direction) Optuna optimises: log loss stands in for hard-label accuracy/kappa,
+    whose steps make the search noisy; other metrics are used as they are."""
+    name = TASK["metric"]
+    if TASK["output"] == "label":
+        return "log_loss", "minimize"
+    higher = name in ("roc_auc", "mean_column_roc_auc")
+    return name, "maximize" if higher else "minimize"
+
+
+# ---------------------------------------------------------------------------------------------
+# Models
+# ---------------------------------------------------------------------------------------------
+def is_classification() -> bool:
+    return TASK["problem"] == "classification"
+
+
+def linear_model(params: dict[str, Any], seed: int) -> Any:
+    """Imputed, scaled numerics + one-hot categories into a logistic or ridge regression."""
+    from sklearn.compose import make_column_selector, make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    prep = make_column_transformer(
+        (
+            make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()),
+            make_column_selector(dtype_include="number"),
+        ),
+        (
+            make_pipeline(
+                SimpleImputer(strategy="constant", fill_value="missing"),
+                OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5),
+            ),
+            make_column_selector(dtype_include="category"),
+        ),
+    )
+    if is_classification():
+        head = LogisticRegression(C=params.get("C", 1.0), max_iter=2000, random_state=seed)
+    else:
+        head = Ridge(alpha=params.get("alpha", 1.0))
+    return make_pipeline(prep, head)
+
+
+def as_object_categories(X: pd.DataFrame) -> pd.DataFrame:
+    """Category columns as plain objects with NaN for the sklearn imputer."""
+    X = X.copy()
+    for col in X.select_dtypes("category").columns:
+        X[col] = X[col].astype(object).where(X[col].notna(), np.nan)
+    return X
+
+
+def inner_split(X: pd.DataFrame, y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """10 % of a training fold held out for early stopping, so the scoring fold stays unseen."""
+    from sklearn.model_selection import train_test_split
+
+    stratify = y if is_classification() and np.bincount(y).min() >= 2 else None
+    idx = np.arange(len(X))
+    return train_test_split(idx, test_size=0.1, random_state=seed, stratify=stratify)
+
+
+def fit_predict(
+    member: dict[str, Any],
+    params: dict[str, Any],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    X_eval: list[pd.DataFrame],
+    seed: int,
+    n_classes: int,
+) -> list[np.ndarray]:
+    """Fit one model on (X, y) and predict each frame of X_eval: class probabilities
+    (n, n_classes) for classification, values (n,) for regression."""
+    family = member["family"]
+    if family == "linear":
+        model = linear_model(params, seed).fit(as_object_categories(X), y)
+        X_eval = [as_object_categories(frame) for frame in X_eval]
+    elif family == "hgb":
+        from sklearn import ensemble
+
+        cls = (
+            ensemble.HistGradientBoostingClassifier
+            if is_classification()
+            else ensemble.HistGradientBoostingRegressor
+        )
+        model = cls(
+            max_iter=2000,
+            early_stopping=True,
+            validation_fraction=0.1,
+            n_iter_no_change=50,
+            categorical_features="from_dtype",
+            random_state=seed,
+            **params,
+        ).fit(X, y)
+    else:
+        fit_idx, stop_idx = inner_split(X, y, seed)
+        X_fit, y_fit = X.iloc[fit_idx], y[fit_idx]
+        X_stop, y_stop = X.iloc[stop_idx], y[stop_idx]
+        if family == "lightgbm":
+            import lightgbm as lgb
+
+            cls = lgb.LGBMClassifier if is_classification() else lgb.LGBMRegressor
+            model = cls(n_estimators=5000, random_state=seed, n_jobs=N_JOBS, verbose=-1, **params)
+            model.fit(
+                X_fit,
+                y_fit,
+                eval_set=[(X_stop, y_stop)],
+                callbacks=[lgb.early_stopping(EARLY_STOPPING_ROUNDS, verbose=False)],
+            )
+        elif family == "xgboost":
+            import xgboost as xgb
+
+            cls = xgb.XGBClassifier if is_classification() else xgb.XGBRegressor
+            model = cls(
+                n_estimators=5000,
+                early_stopping_rounds=EARLY_STOPPING_ROUNDS,
+                enable_categorical=True,
+                tree_method="hist",
+                max_cat_to_onehot=8,
+                random_state=seed,
+                n_jobs=N_JOBS,
+                **params,
+            )
+            model.fit(X_fit, y_fit, eval_set=[(X_stop, y_stop)], verbose=False)
+        else:
+            raise ValueError(f"unknown model family {family!r}")
+    if not is_classification():
+        return [model.predict(frame) for frame in X_eval]
+    preds = []
+    for frame in X_eval:
+        proba = np.zeros((len(frame), n_classes))
+        proba[:, model.classes_] = model.predict_proba(frame)  # a fold may miss a rare class
+        preds.append(proba)
+    return preds
+
+
+def suggest_params(trial: Any, family: str) -> dict[str, Any]:
+    """Optuna search space of each model family."""
+    if family == "lightgbm":
+        return {
+            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.2, log=True),
+            "num_leaves": trial.suggest_int("num_leaves", 7, 127, log=True),
+            "min_child_samples": trial.suggest_int("min_child_samples", 5, 100, log=True),
+            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
+            "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+            "subsample_freq": 1,
+            "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
+        }
+    if family == "xgboost":
+        return {
+            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.2, log=True),
+            "max_depth": trial.suggest_int("max_depth", 2, 10),
+            "min_child_weight": trial.suggest_float("min_child_weight", 0.5, 20.0, log=True),
+            "colsample_bytree": trial.suggest_float("colsample_bytree", 0.4, 1.0),
+            "subsample": trial.suggest_float("subsample", 0.5, 1.0),
+            "reg_lambda": trial.suggest_float("reg_lambda", 1e-3, 10.0, log=True),
+        }
+    if family == "hgb":
+        return {
+            "learning_rate": trial.suggest_float("learning_rate", 0.01, 0.2, log=True),
+            "max_leaf_nodes": trial.suggest_int("max_leaf_nodes", 7, 127, log=True),
+            "min_samples_leaf": trial.suggest_int("min_samples_leaf", 5, 100, log=True),
+            "l2_regularization": trial.suggest_float("l2_regularization", 1e-3, 10.0, log=True),
+        }
+    key = "C" if is_classification() else "alpha"
+    return {key: trial.suggest_float(key, 1e-3, 1e2, log=True)}
+
+
+# ---------------------------------------------------------------------------------------------
+# Cross-validation, tuning, ensembling
+# ---------------------------------------------------------------------------------------------
+def folds(y: np.ndarray, groups: np.ndarray | None, seed: int) -> list[tuple[np.ndarray, ...]]:
+    """K folds, stratified for classification, keeping groups whole when there are groups."""
+    from sklearn import model_selection as ms
+
+    k = RECIPE["folds"]
+    if groups is not None:
+        cls = ms.StratifiedGroupKFold if is_classification() else ms.GroupKFold
+        splitter = cls(n_splits=k, shuffle=True, random_state=seed)
+        return list(splitter.split(np.zeros(len(y)), y, groups))
+    cls = ms.StratifiedKFold if is_classification() else ms.KFold
+    return list(cls(n_splits=k, shuffle=True, random_state=seed).split(np.zeros(len(y)), y))
+
+
+def cross_validate(
+    member: dict[str, Any],
+    params: dict[str, Any],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    X_test: pd.DataFrame | None,
+    groups: np.ndarray | None,
+    seed: int,
+    n_classes: int,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Out-of-fold predictions on train and the fold models' mean prediction on test
+    (None without a test frame, as when tuning)."""
+    shape = (len(y), n_classes) if is_classification() else (len(y),)
+    oof = np.zeros(shape)
+    test_pred = None if X_test is None else np.zeros((len(X_test), *shape[1:]))
+    splits = folds(y, groups, seed)
+    for train_idx, valid_idx in splits:
+        eval_frames = [X.iloc[valid_idx]] + ([] if X_test is None else [X_test])
+        preds = fit_predict(
+            member, params, X.iloc[train_idx], y[train_idx], eval_frames, seed, n_classes
+        )
+        oof[valid_idx] = preds[0]
+        if test_pred is not None:
+            test_pred += preds[1] / len(splits)
+    return oof, test_pred
+
+
+def tune(
+    member: dict[str, Any],
+    X: pd.DataFrame,
+    y: np.ndarray,
+    groups: np.ndarray | None,
+    n_classes: int,
+    deadline: float,
+) -> dict[str, Any]:
+    """Optuna search (seeded TPE, the starting parameters first) of up to `tune_trials` trials,
+    stopped early enough for the recipe's seeds to be fitted before `deadline` (one Optuna
+    trial costs about one seed's cross-validation)."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    name, direction = tuning_objective()
+    started = elapsed()
+
+    def objective(trial: Any) -> float:
+        params = {**member["params"], **suggest_params(trial, member["family"])}
+        oof, _ = cross_validate(member, params, X, y, None, groups, 0, n_classes)
+        return metric(y, oof, name)
+
+    def stop_in_time(study: Any, _trial: Any) -> None:
+        per_trial = (elapsed() - started) / len(study.trials)
+        if elapsed() + per_trial * (1 + len(RECIPE["seeds"])) > deadline:
+            study.stop()
+
+    sampler = optuna.samplers.TPESampler(seed=member.get("tune_seed", 0))
+    study = optuna.create_study(direction=direction, sampler=sampler)
+    study.enqueue_trial(member["params"])  # the starting parameters are the first trial
+    study.optimize(objective, n_trials=member["tune_trials"], callbacks=[stop_in_time])
+    best = {**member["params"], **study.best_params}
+    if member["family"] == "lightgbm" and "subsample" in best:
+        best["subsample_freq"] = 1
+    print(f"tuned {member['family']} in {len(study.trials)} trials: {best}")
+    return best
+
+
+def fit_target(
+    y: np.ndarray,
+    n_classes: int,
+    frame: pd.DataFrame,
+    profile: dict[str, Any],
+    n_train: int,
+    groups: np.ndarray | None,
+    deadline: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Every member x seed of the recipe cross-validated; OOF and test predictions averaged.
+
+    Members share the time left until `deadline`; a seed is skipped when the previous seed's
+    duration says it would overrun its member's share (the first cross-validation always runs).
+    """
+    features: dict[tuple[str, ...], pd.DataFrame] = {}
+    oofs, tests = [], []
+    members = RECIPE["members"]
+    for m, member in enumerate(members):
+        if oofs and elapsed() > deadline:
+            print(f"time budget: skipping members from #{m}")
+            break
+        member_deadline = elapsed() + (deadline - elapsed()) / (len(members) - m)
+        blocks = tuple(member["features"])
+        if blocks not in features:
+            features[blocks] = build_features(frame, profile, list(blocks))
+        X, X_test = features[blocks].iloc[:n_train], features[blocks].iloc[n_train:]
+        params = dict(member["params"])
+        if member.get("tune_trials"):
+            params = tune(member, X, y, groups, n_classes, member_deadline)
+        cv_seconds = 0.0
+        for seed in RECIPE["seeds"]:
+            if oofs and elapsed() + cv_seconds > member_deadline:
+                print(f"time budget: skipping seeds from {seed}")
+                break
+            started = elapsed()
+            oof, test_pred = cross_validate(member, params, X, y, X_test, groups, seed, n_classes)
+            cv_seconds = elapsed() - started
+            oofs.append(oof)
+            tests.append(test_pred)
+            print(f"{member['family']} seed {seed}: {metric(y, oof, TASK['metric']):.5f}")
+    return np.mean(oofs, axis=0), np.mean(tests, axis=0)
+
+
+# ---------------------------------------------------------------------------------------------
+# Targets and submission
+# ---------------------------------------------------------------------------------------------
+def target_plan(train: pd.DataFrame) -> list[tuple[pd.Series, list[str]]]:
+    """(training target, submission columns it fills) pairs.
+
+    One target -> its label, or a probability per submission column; several one-hot target
+    columns with probability output -> one multiclass target; otherwise one model per column.
+    """
+    targets = TASK["target_columns"]
+    outputs = [c for c in TASK["submission_columns"] if c != TASK["id_column"]]
+    if len(targets) == 1:
+        return [(train[targets[0]], outputs)]
+    one_hot = train[targets].sum(axis=1).eq(1).all() and set(targets) == set(outputs)
+    if TASK["output"] == "probability" and one_hot:
+        return [(train[targets].idxmax(axis=1), targets)]
+    return [(train[t], [t]) for t in targets]
+
+
+def to_submission(pred: np.ndarray, classes: np.ndarray, columns: list[str]) -> dict[str, Any]:
+    """Test predictions as submission columns: labels, probabilities or values."""
+    if not is_classification():
+        return {columns[0]: np.expm1(pred) if TASK["log_target"] else pred}
+    if TASK["output"] != "probability":
+        return {columns[0]: classes[pred.argmax(axis=1)]}
+    if len(columns) == 1:  # binary: probability of the positive (last sorted) class
+        return {columns[0]: pred[:, -1]}
+    by_name = {str(c): i for i, c in enumerate(classes)}
+    if not set(columns) <= set(by_name):  # columns not named after classes: in class order
+        by_name = {col: i for i, col in enumerate(columns)}
+    return {col: pred[:, by_name[col]] for col in columns}
+
+
+def cast(values: Any, dtype: str) -> pd.Series:
+    values = pd.Series(values)
+    if dtype == "bool":
+        return values.astype(str).str.lower().eq("true") if values.dtype != bool else values
+    if dtype == "int":
+        return values.astype(float).round().astype(int)
+    if dtype in ("float", "probability"):
+        return values.astype(float)
+    return values.astype(str)
+
+
+def write_submission(sample: pd.DataFrame, test: pd.DataFrame, columns: dict[str, Any]) -> None:
+    """The sample submission, in its row order, with our predictions in its columns."""
+    id_col = TASK["id_column"]
+    if id_col in test.columns and id_col in sample.columns:
+        position = pd.Index(test[id_col].astype(str)).get_indexer(sample[id_col].astype(str))
+        if (position < 0).any():
+            raise ValueError("sample submission ids missing from test.csv")
+    else:
+        position = np.arange(len(sample))
+    submission = sample.copy()
+    for col, dtype in TASK["submission_columns"].items():
+        if col != id_col:
+            submission[col] = cast(np.asarray(columns[col])[position], dtype).to_numpy()
+    submission.to_csv("submission.csv", index=False)
+
+
+def main() -> None:
+    # OpenMP threads of LightGBM / XGBoost / scikit-learn (read when they are first imported)
+    os.environ["OMP_NUM_THREADS"] = str(N_JOBS)
+    train = pd.read_csv(INPUT / "train.csv")
+    test = pd.read_csv(INPUT / "test.csv")
+    sample = pd.read_csv(INPUT / TASK["sample_submission"])
+    train = train.dropna(subset=TASK["target_columns"]).reset_index(drop=True)
+    id_col = TASK["id_column"]
+    # train and test features stacked: counts and categories see every row; no target is used
+    frame = pd.concat(
+        [
+            train.drop(columns=TASK["target_columns"]),
+            test.drop(columns=TASK["target_columns"], errors="ignore"),
+        ],
+        ignore_index=True,
+    )
+    profile = profile_columns(frame, id_col)
+    groups = None
+    if RECIPE["group_cv"] and profile["group_key"]:
+        split = profile["split"][profile["group_key"]]
+        groups = split_parts(train[id_col], split["sep"], split["n_parts"])[0].to_numpy()
+    scores, columns = [], {}
+    plans = target_plan(train)
+    for i, (target, outputs) in enumerate(plans):
+        deadline = elapsed() + (TIME_BUDGET_S - elapsed()) / (len(plans) - i)
+        if is_classification():
+            classes, y = np.unique(target.to_numpy(), return_inverse=True)
+            n_classes = len(classes)
+        else:
+            classes, n_classes = np.array([]), 0
+            y = target.to_numpy(dtype=float)
+            y = np.log1p(y) if TASK["log_target"] else y
+        oof, test_pred = fit_target(y, n_classes, frame, profile, len(train), groups, deadline)
+        scores.append(metric(y, oof, TASK["metric"]))
+        columns.update(to_submission(test_pred, classes, outputs))
+    write_submission(sample, test, columns)
+    print(f"elapsed: {elapsed():.1f}s")
+    print(f"validation_score: {float(np.mean(scores)):.6f}")
+
+
+if __name__ == "__main__":
+    main()
