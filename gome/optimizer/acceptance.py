@@ -1,0 +1,89 @@
+"""Acceptance ("replace best"), staged: validity -> integrity -> clearly better -> tie-break.
+
+A candidate replaces a trace's current best script only when it ran cleanly with a valid
+submission, carries no integrity flag, and beats the best by more than the noise tolerance;
+within the tolerance it wins only by being simpler and faster (fewer lines, no slower, and
+one of the two by a real margin). Staging off is the plain greedy rule: any strict gain.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from gome.direction import Direction
+from gome.journal import Trial
+
+Stage = Literal["validity", "integrity", "improvement", "tie-break"]
+RUNTIME_MARGIN = 0.9  # "faster" means at most 90 % of the incumbent's runtime
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """What acceptance looks at: a trial's outcome plus the size of its code."""
+
+    trial: Trial
+    code_lines: int
+
+    @property
+    def score(self) -> float | None:
+        return self.trial.validation_score
+
+
+@dataclass(frozen=True)
+class Decision:
+    accepted: bool
+    stage: Stage
+    reason: str
+    improved: bool = False  # clearly better (a tie-break win is accepted but not improved)
+
+
+def count_code_lines(code: str) -> int:
+    """Non-blank, non-comment lines: the 'simpler' measure of the tie-break."""
+    return sum(1 for line in code.splitlines() if line.strip() and not line.strip().startswith("#"))
+
+
+def tolerance(incumbent_score: float, relative: float, absolute: float) -> float:
+    return max(absolute, relative * abs(incumbent_score))
+
+
+def decide(
+    candidate: Candidate,
+    incumbent: Candidate | None,
+    *,
+    higher_is_better: bool,
+    staged: bool = True,
+    relative_tolerance: float = 1e-3,
+    absolute_tolerance: float = 1e-4,
+) -> Decision:
+    """Whether `candidate` replaces `incumbent` (None: the trace has no valid script yet)."""
+    trial = candidate.trial
+    if trial.label != "ok" or candidate.score is None:
+        detail = trial.validity_message or "no validation score printed"
+        return Decision(False, "validity", f"{trial.label}: {detail}")
+    if trial.flags:
+        return Decision(False, "integrity", "flagged: " + "; ".join(trial.flags))
+    if incumbent is None or incumbent.score is None:
+        return Decision(True, "improvement", "first valid script of the trace", improved=True)
+    new, old = candidate.score, incumbent.score
+    if not staged:
+        better = Direction.of(higher_is_better).is_better(new, old)
+        return Decision(better, "improvement", f"{new:.6g} vs {old:.6g}", improved=better)
+    tol = tolerance(old, relative_tolerance, absolute_tolerance)
+    if abs(new - old) > tol:
+        better = Direction.of(higher_is_better).is_better(new, old)
+        verdict = "better" if better else "worse"
+        return Decision(better, "improvement", f"{verdict}: {new:.6g} vs {old:.6g}", better)
+    simpler = candidate.code_lines <= incumbent.code_lines
+    no_slower = trial.runtime_s <= incumbent.trial.runtime_s
+    clearly = (
+        candidate.code_lines < incumbent.code_lines
+        or trial.runtime_s <= RUNTIME_MARGIN * incumbent.trial.runtime_s
+    )
+    won = simpler and no_slower and clearly
+    reason = (
+        f"tie within {tol:.3g} ({new:.6g} vs {old:.6g}); "
+        f"{candidate.code_lines} vs {incumbent.code_lines} lines, "
+        f"{trial.runtime_s:.0f}s vs {incumbent.trial.runtime_s:.0f}s"
+    )
+    return Decision(won, "tie-break", reason)

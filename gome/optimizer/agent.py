@@ -1,0 +1,460 @@
+"""`GomeAgent`: reasoning as gradient descent over a solution script (the Agent protocol).
+
+Each `propose` call picks a trace, replays it from the journal (`trace.replay_trace`), and
+plans one step:
+
+1. a fresh segment starts with an initialisation: an LLM draft (task + data preview +
+   hardware) or the built-in proposer's script; drafts continue until `num_drafts` are done
+   and one is valid, and the best valid one is θ₀;
+2. a failed last trial gets up to `max_debug_attempts` debug steps (code + output only);
+3. in the last `merge_fraction` of the budget, with several traces, one merge step (once per
+   run) combines the traces' best scripts;
+4. a trace stalled for `restart_patience` steps restarts from a fresh initialisation, keeping
+   its success memory but none of its failed transcripts;
+5. otherwise an improve step: diagnosis (problems -> scored hypotheses) -> top k -> one drawn
+   with the context's rng -> sketch and new script (whole, or patches to θ).
+
+A reply that cannot be parsed is retried once with the parse error. If the retry fails too,
+the step is journaled as operator `malformed-reply` with a script that exits at once with the
+reason, so the loop never crashes, the failure is visible in the journal, and almost no trial
+time is spent on it. (Re-running the parent instead would cost a whole trial.)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol, TypeVar
+
+from gome.agent import Agent, Proposal, SearchContext
+from gome.journal import Trial
+from gome.llm import LLMReply, MalformedReplyError, extract_json
+from gome.optimizer.acceptance import count_code_lines
+from gome.optimizer.config import GomeConfig
+from gome.optimizer.data_preview import preview_data
+from gome.optimizer.diagnosis import Diagnosis, draw_hypothesis, parse_diagnosis, top_hypotheses
+from gome.optimizer.evidence import CodeStore, gather_evidence
+from gome.optimizer.momentum import StepRecord, build_momentum
+from gome.optimizer.prompts import (
+    MAX_SKETCH_CHARS,
+    Briefing,
+    Messages,
+    ScriptReply,
+    debug_messages,
+    diagnosis_messages,
+    draft_messages,
+    implement_messages,
+    merge_messages,
+    parse_script_reply,
+    retry_message,
+)
+from gome.optimizer.schedule import StepSize, choose_step_size, should_restart
+from gome.optimizer.trace import AGENT_NAME, MALFORMED_STEP, TraceState, replay_trace, trace_of
+
+T = TypeVar("T")
+SIBLING_HYPOTHESES = 2  # latest hypotheses shown per other trace
+
+
+class CompletionClient(Protocol):
+    """What GoME needs from `gome.llm.LLMClient` (tests inject scripted fakes)."""
+
+    def complete(self, messages: list[dict], *, purpose: str = "") -> LLMReply: ...
+
+
+class StepFailedError(Exception):
+    """A stage's reply was unusable twice; the step is journaled as `malformed-reply`."""
+
+    def __init__(self, stage: str, reason: str) -> None:
+        super().__init__(f"{stage}: {reason}")
+        self.stage, self.reason = stage, reason
+
+
+@dataclass
+class Spend:
+    """LLM use of one step."""
+
+    calls: int = 0
+    tokens: int = 0
+    cost_usd: float = 0.0
+
+    def add(self, reply: LLMReply) -> None:
+        self.calls += 1
+        self.tokens += reply.prompt_tokens + reply.completion_tokens
+        self.cost_usd += reply.cost_usd
+
+
+@dataclass
+class Step:
+    """One planned step and what it records in the recipe."""
+
+    kind: str  # draft | init-builtin | restart | debug | merge | improve
+    trace: int
+    segment: int
+    parent: Trial | None = None
+    step_size: StepSize | None = None
+    spend: Spend = field(default_factory=Spend)
+    notes: dict[str, Any] = field(default_factory=dict)
+
+
+def _summary(trial: Trial) -> str:
+    score = "none" if trial.validation_score is None else f"{trial.validation_score:.6g}"
+    return f"{trial.id}, validation score {score}, runtime {trial.runtime_s:.0f}s"
+
+
+def failure_script(stage: str, reason: str) -> str:
+    """A script that fails at once, carrying the reason into the trial's output."""
+    message = f"gome: the {stage} reply was unusable after one retry: {reason}"
+    return f"import sys\n\nsys.exit({message!r})\n"
+
+
+class GomeAgent:
+    """The GoME optimizer. `client` is an `LLMClient` (or anything with its `complete`).
+
+    `run_dir` lets the agent read trial code and output of a resumed run (code it proposed
+    itself is remembered in memory); `seed_proposer` (the built-in proposer) is required for
+    `initialisation="builtin"`; `budget_s` is the run's total budget, used for the step-size
+    schedule and merge timing (default: the time left at the first call).
+    """
+
+    name = AGENT_NAME
+
+    def __init__(
+        self,
+        client: CompletionClient,
+        config: GomeConfig | None = None,
+        *,
+        run_dir: Path | None = None,
+        seed_proposer: Agent | None = None,
+        budget_s: float | None = None,
+    ) -> None:
+        self.client = client
+        self.config = config or GomeConfig()
+        if self.config.initialisation == "builtin" and seed_proposer is None:
+            raise ValueError("initialisation='builtin' needs a seed_proposer")
+        self.seed_proposer = seed_proposer
+        self.store = CodeStore(run_dir)
+        self.budget_s = budget_s
+        self._previews: dict[Path, str] = {}
+
+    # -- the protocol -----------------------------------------------------------------------------
+    def propose(self, context: SearchContext) -> Proposal:
+        if self.budget_s is None:
+            self.budget_s = max(context.time_left_s, 1.0)
+        state = self._trace_state(context, self._pick_trace(context))
+        step = self._plan(state, context)
+        try:
+            proposal = self._execute(step, state, context)
+        except StepFailedError as failure:
+            proposal = self._labelled_failure(step, failure)
+        self.store.remember(proposal.code)
+        return proposal
+
+    # -- planning ----------------------------------------------------------------------------------
+    def _pick_trace(self, context: SearchContext) -> int:
+        """The trace with the fewest trials (finished and in flight); lowest index on ties."""
+        counts = [0] * self.config.traces
+        for trace in [trace_of(t) for t in context.history] + [
+            p.recipe.get("trace") for p in context.in_flight
+        ]:
+            if isinstance(trace, int) and 0 <= trace < len(counts):
+                counts[trace] += 1
+        return counts.index(min(counts))
+
+    def _trace_state(self, context: SearchContext, index: int) -> TraceState:
+        return replay_trace(
+            index,
+            context.history,
+            self._code_lines,
+            self.config,
+            context.competition.higher_is_better,
+        )
+
+    def _code_lines(self, trial: Trial) -> int:
+        return count_code_lines(self.store.code_of(trial))
+
+    def elapsed_fraction(self, context: SearchContext) -> float:
+        budget = self.budget_s or context.time_left_s or 1.0
+        return min(1.0, max(0.0, 1.0 - context.time_left_s / budget))
+
+    def _plan(self, state: TraceState, context: SearchContext) -> Step:
+        cfg = self.config
+        init_kind = "init-builtin" if cfg.initialisation == "builtin" else "draft"
+        step = Step(init_kind, state.index, state.segment)
+        if state.last is None:
+            return step
+        if cfg.debug and state.last_is_debuggable and state.debug_depth < cfg.max_debug_attempts:
+            return Step("debug", state.index, state.segment, parent=state.last)
+        wants_drafts = cfg.initialisation == "draft" and state.init_steps < cfg.num_drafts
+        if state.incumbent is None or wants_drafts:
+            return step
+        if self._merge_due(state, context):
+            return Step("merge", state.index, state.segment, parent=state.incumbent)
+        if cfg.restart and should_restart(
+            state.steps_since_improvement,
+            cfg.restart_patience,
+            time_left_s=context.time_left_s,
+            trial_timeout_s=context.trial_timeout_s,
+        ):
+            return Step("restart", state.index, state.segment + 1)
+        size = (
+            choose_step_size(
+                self.elapsed_fraction(context), state.steps_since_improvement, cfg.escalate_after
+            )
+            if cfg.schedule
+            else None
+        )
+        return Step("improve", state.index, state.segment, parent=state.incumbent, step_size=size)
+
+    def _merge_due(self, state: TraceState, context: SearchContext) -> bool:
+        cfg = self.config
+        if cfg.traces < 2 or cfg.merge_fraction <= 0:
+            return False
+        if self.elapsed_fraction(context) < 1 - cfg.merge_fraction:
+            return False
+        steps = [t.recipe.get("step") for t in context.history if trace_of(t) is not None]
+        steps += [p.recipe.get("step") for p in context.in_flight]
+        return "merge" not in steps and len(self._trace_bests(context)) >= 2
+
+    def _trace_bests(self, context: SearchContext) -> list[Trial]:
+        """Each trace's current best script, best first."""
+        bests = []
+        for index in range(self.config.traces):
+            incumbent = self._trace_state(context, index).incumbent
+            if incumbent is not None:
+                bests.append(incumbent)
+        sign = 1 if context.competition.higher_is_better else -1
+        return sorted(bests, key=lambda t: -sign * (t.validation_score or 0.0))
+
+    # -- executing a step --------------------------------------------------------------------------
+    def _execute(self, step: Step, state: TraceState, context: SearchContext) -> Proposal:
+        if step.kind == "init-builtin" or (
+            step.kind == "restart" and self.config.initialisation == "builtin"
+        ):
+            return self._seed(step, context)
+        briefing = self._briefing(context)
+        if step.kind in ("draft", "restart"):
+            return self._draft(step, state, context, briefing)
+        if step.kind == "debug":
+            return self._debug(step, briefing)
+        if step.kind == "merge":
+            return self._merge(step, context, briefing)
+        return self._improve(step, state, context, briefing)
+
+    def _briefing(self, context: SearchContext) -> Briefing:
+        public_dir = Path(context.public_dir)
+        if public_dir not in self._previews:
+            self._previews[public_dir] = preview_data(public_dir, context.competition)
+        return Briefing(
+            description=context.competition.description,
+            data_preview=self._previews[public_dir],
+            environment=context.environment,
+            submission_columns=", ".join(context.competition.submission_columns),
+            time_left_s=context.time_left_s,
+            trial_timeout_s=context.trial_timeout_s,
+        )
+
+    def _seed(self, step: Step, context: SearchContext) -> Proposal:
+        assert self.seed_proposer is not None
+        seeded = self.seed_proposer.propose(context)
+        step.notes["seed"] = {"agent": self.seed_proposer.name, "recipe": seeded.recipe}
+        return self._proposal(step, seeded.code, seeded.hypothesis, operator=step.kind)
+
+    def _draft(
+        self, step: Step, state: TraceState, context: SearchContext, briefing: Briefing
+    ) -> Proposal:
+        # a restart keeps the success memory but none of the failed transcripts
+        failures = () if step.kind == "restart" else state.failures
+        memory = self._memory(state, failures, context)
+        messages = draft_messages(briefing, memory, self._siblings(state, context))
+        reply = self._ask(step, "draft", messages, lambda text: parse_script_reply(text, "full"))
+        return self._script_proposal(step, reply, reply.sketch or "first draft")
+
+    def _debug(self, step: Step, briefing: Briefing) -> Proposal:
+        failed = step.parent
+        assert failed is not None
+        code = self.store.code_of(failed)
+        outcome = failed.label
+        if failed.validity_message:
+            outcome += f": {failed.validity_message}"
+        if failed.label == "ok":
+            outcome = "it ran but printed no validation score line"
+        messages = debug_messages(
+            briefing, code, outcome, self.store.output_of(failed), self.config.edit_mode
+        )
+        reply = self._ask(
+            step, "debug", messages, lambda t: parse_script_reply(t, self.config.edit_mode, code)
+        )
+        return self._script_proposal(step, reply, f"fix {failed.id} ({failed.label})")
+
+    def _merge(self, step: Step, context: SearchContext, briefing: Briefing) -> Proposal:
+        bests = self._trace_bests(context)
+        base, others = bests[0], bests[1:]
+        step.parent = base
+        base_code = self.store.code_of(base)
+        messages = merge_messages(
+            briefing,
+            base_code,
+            [(_summary(t), self.store.code_of(t)) for t in others],
+            self.config.edit_mode,
+        )
+        edit_mode = self.config.edit_mode
+        reply = self._ask(
+            step, "merge", messages, lambda t: parse_script_reply(t, edit_mode, base_code)
+        )
+        step.notes["merged"] = [t.id for t in bests]
+        return self._script_proposal(
+            step, reply, "merge " + ", ".join(t.id for t in bests), parent_ids=[t.id for t in bests]
+        )
+
+    def _improve(
+        self, step: Step, state: TraceState, context: SearchContext, briefing: Briefing
+    ) -> Proposal:
+        parent = step.parent
+        assert parent is not None
+        parent_code = self.store.code_of(parent)
+        last = state.last
+        evidence = ""
+        if last is not None:
+            last_parent = self._find(context.history, last.parent_ids)
+            evidence = gather_evidence(last, last_parent, self.store).render(
+                context.trial_timeout_s
+            )
+        messages = diagnosis_messages(
+            briefing,
+            parent_code,
+            _summary(parent),
+            evidence,
+            self._memory(state, state.failures, context),
+            self._siblings(state, context),
+            step.step_size,
+        )
+        diagnosis: Diagnosis = self._ask(
+            step, "diagnosis", messages, lambda text: parse_diagnosis(extract_json(text))
+        )
+        top = top_hypotheses(diagnosis.hypotheses, self.config.top_k)
+        chosen = draw_hypothesis(top, context.rng, weighted=self.config.weighted_draw)
+        step.notes["diagnosis"] = diagnosis.to_recipe()
+        step.notes["drawn"] = {
+            "hypothesis": chosen.statement,
+            "weighted_score": round(chosen.weighted_score, 3),
+            "top_k": [round(h.weighted_score, 3) for h in top],
+        }
+        messages = implement_messages(
+            briefing, parent_code, chosen, step.step_size, self.config.edit_mode
+        )
+        reply = self._ask(
+            step,
+            "implement",
+            messages,
+            lambda t: parse_script_reply(t, self.config.edit_mode, parent_code),
+        )
+        return self._script_proposal(step, reply, chosen.statement)
+
+    # -- LLM calls ---------------------------------------------------------------------------------
+    def _ask(self, step: Step, stage: str, messages: Messages, parse: Callable[[str], T]) -> T:
+        """One stage: call, parse; on a malformed reply retry once with the problem stated."""
+        problem = ""
+        for _ in range(2):
+            reply = self.client.complete(messages, purpose=f"gome:{stage}")
+            step.spend.add(reply)
+            try:
+                return parse(reply.text)
+            except MalformedReplyError as exc:
+                problem = str(exc)
+                messages = messages + retry_message(reply.text, problem)
+        raise StepFailedError(stage, problem)
+
+    # -- prompt parts ------------------------------------------------------------------------------
+    def _memory(
+        self, state: TraceState, failures: Sequence[StepRecord], context: SearchContext
+    ) -> str:
+        cfg = self.config
+        best = self._best_record(context)
+        return build_momentum(
+            state.successes,
+            failures,
+            best,
+            enabled=cfg.momentum,
+            size=cfg.momentum_size,
+            decay=cfg.momentum_decay,
+            failure_size=cfg.failure_memory_size,
+        ).render()
+
+    @staticmethod
+    def _best_record(context: SearchContext) -> StepRecord | None:
+        valid = [t for t in context.history if t.is_valid and t.validation_score is not None]
+        if not valid:
+            return None
+        sign = 1 if context.competition.higher_is_better else -1
+        best = max(valid, key=lambda t: sign * (t.validation_score or 0.0))
+        return StepRecord(best.id, best.hypothesis, f"validation score {best.validation_score:.6g}")
+
+    def _siblings(self, state: TraceState, context: SearchContext) -> str:
+        """What other traces (and proposals in flight) are trying, so this one diverges."""
+        if not self.config.diversify:
+            return ""
+        lines = [f"- in flight: {p.hypothesis}" for p in context.in_flight if p.hypothesis]
+        for index in range(self.config.traces):
+            if index == state.index:
+                continue
+            tried = [t for t in context.history if trace_of(t) == index and t.hypothesis]
+            lines += [f"- trace {index}: {t.hypothesis}" for t in tried[-SIBLING_HYPOTHESES:]]
+        return "\n".join(lines)
+
+    @staticmethod
+    def _find(history: Sequence[Trial], ids: Sequence[str]) -> Trial | None:
+        wanted = ids[0] if ids else None
+        return next((t for t in history if t.id == wanted), None)
+
+    # -- proposals ---------------------------------------------------------------------------------
+    def _script_proposal(
+        self,
+        step: Step,
+        reply: ScriptReply,
+        hypothesis: str,
+        parent_ids: Sequence[str] | None = None,
+    ) -> Proposal:
+        step.notes["sketch"] = reply.sketch[:MAX_SKETCH_CHARS]
+        return self._proposal(step, reply.code, hypothesis, step.kind, parent_ids)
+
+    def _labelled_failure(self, step: Step, failure: StepFailedError) -> Proposal:
+        step.notes["failed_stage"] = failure.stage
+        step.notes["failure"] = failure.reason
+        hypothesis = step.notes.get("drawn", {}).get("hypothesis", "")
+        code = failure_script(failure.stage, failure.reason)
+        return self._proposal(
+            step, code, hypothesis or f"{step.kind} step", MALFORMED_STEP, step_kind=MALFORMED_STEP
+        )
+
+    def _proposal(
+        self,
+        step: Step,
+        code: str,
+        hypothesis: str,
+        operator: str,
+        parent_ids: Sequence[str] | None = None,
+        step_kind: str | None = None,
+    ) -> Proposal:
+        if parent_ids is None:
+            parent_ids = [step.parent.id] if step.parent is not None else []
+        recipe: dict[str, Any] = {
+            "trace": step.trace,
+            "segment": step.segment,
+            "step": step_kind or step.kind,
+            "planned_step": step.kind,
+            "llm_calls": step.spend.calls,
+            "gome": self.config.as_recipe(),
+        }
+        if step.step_size is not None:
+            recipe["step_size"] = str(step.step_size)
+        recipe.update(step.notes)
+        return Proposal(
+            code=code,
+            operator=operator,
+            hypothesis=" ".join(hypothesis.split())[:500],
+            parent_ids=tuple(parent_ids),
+            recipe=recipe,
+            tokens=step.spend.tokens,
+            cost_usd=step.spend.cost_usd,
+        )
