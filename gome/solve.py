@@ -105,7 +105,16 @@ class SolveOutcome:
 AGENTS = ("builtin", "gome")
 
 
-def make_agent(config: SolveConfig, run_dir: Path) -> Agent:
+@dataclass(frozen=True)
+class Endpoint:
+    """Where LLM calls go for this session of a run (a local server's port changes per run)."""
+
+    model: str
+    api_base: str | None = None
+    api_key: str | None = None
+
+
+def make_agent(config: SolveConfig, run_dir: Path, endpoint: Endpoint | None = None) -> Agent:
     """The agent a run names; each names itself on every trial and in every output."""
     from gome.proposers.builtin import BuiltinProposer
 
@@ -115,15 +124,17 @@ def make_agent(config: SolveConfig, run_dir: Path) -> Agent:
         from gome.llm import LLMClient
         from gome.optimizer import GomeAgent, GomeConfig
 
-        if not config.model:
-            raise GomeError("--agent gome needs --model (a litellm model string).")
+        endpoint = endpoint or Endpoint(config.model or "", config.api_base)
+        if not endpoint.model:
+            raise GomeError("--agent gome needs --model (a litellm model string or local).")
         try:
             gome_config = GomeConfig(**config.gome)
         except (TypeError, ValueError) as exc:
             raise GomeError(f"Invalid GoME settings: {exc}") from exc
         client = LLMClient(
-            config.model,
-            api_base=config.api_base,
+            endpoint.model,
+            api_base=endpoint.api_base,
+            api_key=endpoint.api_key,
             ledger_path=run_dir / "llm_ledger.jsonl",
             cache_dir=run_dir / "llm_cache",
             max_dollars=config.max_dollars,
@@ -159,14 +170,20 @@ def _now() -> str:
 class SolveRun:
     """One run folder: its config, journal, best-so-far files and the search loop."""
 
-    def __init__(self, run_dir: Path, config: SolveConfig, elapsed_before_s: float = 0.0) -> None:
+    def __init__(
+        self,
+        run_dir: Path,
+        config: SolveConfig,
+        elapsed_before_s: float = 0.0,
+        endpoint: Endpoint | None = None,
+    ) -> None:
         self.run_dir = run_dir
         self.config = config
         self.competition: Competition = load_competition(config.competition_id)
         self.public_dir = self.competition.public_dir(config.data_dir)
         self.journal = Journal(run_dir)
         self.status = RunStatus(budget_s=config.budget_s, elapsed_before_s=elapsed_before_s)
-        self.agent = make_agent(config, run_dir)
+        self.agent = make_agent(config, run_dir, endpoint)
         self.in_flight: dict[str, Proposal] = {}
         self.llm_failures = 0
         self.lock = threading.Lock()

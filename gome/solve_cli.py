@@ -3,7 +3,10 @@ grade at the end (also after Ctrl-C) and print the grade."""
 
 from __future__ import annotations
 
+import contextlib
 import threading
+from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console, Group
@@ -14,7 +17,7 @@ from rich.table import Table
 from gome.competitions import load_competition
 from gome.errors import GomeError
 from gome.runner import isolation_mode
-from gome.solve import SolveConfig, SolveRun, load_run, new_run_dir
+from gome.solve import Endpoint, SolveConfig, SolveRun, load_run, new_run_dir
 
 
 def agent_title(config: SolveConfig) -> str:
@@ -140,12 +143,48 @@ def run_solve(
         console.print(result.message, highlight=False)
 
     folder.mkdir(parents=True, exist_ok=True)
-    run = SolveRun(folder, config, elapsed_before_s=elapsed)
+    with _model_session(config, console) as (config, endpoint):
+        run = SolveRun(folder, config, elapsed_before_s=elapsed, endpoint=endpoint)
+        _search_and_grade(run, config, console, folder, resumed=resume is not None)
+
+
+@contextlib.contextmanager
+def _model_session(
+    config: SolveConfig, console: Console
+) -> Iterator[tuple[SolveConfig, Endpoint | None]]:
+    """For an LLM agent: resolve `--model` (a local model is fetched and served for the length
+    of the run); when the local model cannot be had, fall back to the built-in proposer."""
+    if config.agent != "gome":
+        yield config, None
+        return
+    from gome.models import LOCAL, ModelUnavailableError, resolve_model
+
+    with contextlib.ExitStack() as stack:
+        try:
+            handle = resolve_model(config.model, console, api_base=config.api_base)
+            stack.enter_context(handle)  # starts a local server; stopped on every exit path
+        except ModelUnavailableError as exc:
+            console.print(
+                f"[yellow]{exc}[/] Falling back to the built-in proposer.", highlight=False
+            )
+            yield replace(config, agent="builtin", model=None), None
+            return
+        model_name = f"{LOCAL}:{handle.local_name}" if handle.local_name else handle.model
+        yield (
+            replace(config, model=model_name),
+            Endpoint(handle.model, handle.api_base, handle.api_key),
+        )
+
+
+def _search_and_grade(
+    run: SolveRun, config: SolveConfig, console: Console, folder: Path, resumed: bool
+) -> None:
     run.save_config()
     title = agent_title(config)
+    budget_min = config.budget_s / 60
     console.print(
-        f"[bold]gome solve[/] {comp.id} · agent: {title} · budget {config.budget_s / 60:.0f} min"
-        f" · run: {folder}" + (f" · resumed with {len(run.journal)} trials" if resume else ""),
+        f"[bold]gome solve[/] {run.competition.id} · agent: {title} · budget {budget_min:.0f} min"
+        f" · run: {folder}" + (f" · resumed with {len(run.journal)} trials" if resumed else ""),
         highlight=False,
     )
     console.print(f"sandbox: {isolation_mode()}", highlight=False)
