@@ -22,17 +22,17 @@ demo: $(STAMP) sandbox
 	$(BIN)/gome solve spaceship-titanic --minutes 10 --agent builtin
 
 test: $(STAMP) sandbox
-	$(BIN)/ruff check gome tests benchmarks
-	$(BIN)/ruff format --check gome tests benchmarks
+	$(BIN)/ruff check gome baselines tests benchmarks
+	$(BIN)/ruff format --check gome baselines tests benchmarks
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
-	$(BIN)/ruff check gome tests benchmarks
-	$(BIN)/ruff format --check gome tests benchmarks
+	$(BIN)/ruff check gome baselines tests benchmarks
+	$(BIN)/ruff format --check gome baselines tests benchmarks
 
 format: $(STAMP)
-	$(BIN)/ruff format gome tests benchmarks
-	$(BIN)/ruff check --fix gome tests benchmarks
+	$(BIN)/ruff format gome baselines tests benchmarks
+	$(BIN)/ruff check --fix gome baselines tests benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

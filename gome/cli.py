@@ -34,6 +34,7 @@ app.add_typer(models_app, name="models")
 
 console = Console()
 GOME = "GoME agent"
+AIDE = "AIDE baseline"
 err_console = Console(stderr=True)
 
 DataDirOption = Annotated[
@@ -194,7 +195,7 @@ def solve_cmd(
     hours: Annotated[float | None, typer.Option("--hours", help="Wall-clock budget.")] = None,
     minutes: Annotated[float | None, typer.Option("--minutes", help="Wall-clock budget.")] = None,
     agent: Annotated[
-        str, typer.Option("--agent", help="builtin (no LLM) or gome (needs --model).")
+        str, typer.Option("--agent", help="builtin (no LLM), gome, or aide (the baseline).")
     ] = "builtin",
     model: Annotated[
         str | None,
@@ -232,6 +233,19 @@ def solve_cmd(
     traces: Annotated[
         int, typer.Option("--traces", help="Parallel GoME traces.", rich_help_panel=GOME)
     ] = 1,
+    aide_num_drafts: Annotated[
+        int, typer.Option("--aide-num-drafts", help="Root drafts first.", rich_help_panel=AIDE)
+    ] = 5,
+    aide_debug_prob: Annotated[
+        float,
+        typer.Option("--aide-debug-prob", help="Chance of a debug step.", rich_help_panel=AIDE),
+    ] = 0.5,
+    aide_max_debug_depth: Annotated[
+        int,
+        typer.Option(
+            "--aide-max-debug-depth", help="Consecutive debug steps.", rich_help_panel=AIDE
+        ),
+    ] = 3,
     gpu: Annotated[int | None, typer.Option("--gpu", help="Pin trials to this GPU.")] = None,
     workers: Annotated[int, typer.Option("--workers", help="Trials run in parallel.")] = 1,
     seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -264,6 +278,11 @@ def solve_cmd(
             "schedule": schedule,
             "restart": restart,
             "traces": traces,
+        },
+        aide_settings={
+            "num_drafts": aide_num_drafts,
+            "debug_prob": aide_debug_prob,
+            "max_debug_depth": aide_max_debug_depth,
         },
         gpu=gpu,
         workers=workers,

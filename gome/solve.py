@@ -29,7 +29,7 @@ from gome.errors import GomeError
 from gome.grading import CompetitionReport, grade_submission, validate_submission
 from gome.integrity import check_submission, scan_code
 from gome.journal import Journal, Trial
-from gome.llm import BudgetExceededError, LLMError
+from gome.llm import BudgetExceededError, LLMClient, LLMError
 from gome.runner import Limits, RunResult, isolation_mode, run_script
 
 RUN_CONFIG_FILE = "run.json"
@@ -61,8 +61,9 @@ class SolveConfig:
     memory_bytes: int | None = None
     api_base: str | None = None
     max_dollars: float | None = None
-    # GoME's ablation flags (`gome.optimizer.GomeConfig` field overrides)
+    # agent settings: GoME's ablation flags (`GomeConfig` fields), AIDE's (`AideConfig` fields)
     gome: dict[str, Any] = field(default_factory=dict)
+    aide: dict[str, Any] = field(default_factory=dict)
 
     @property
     def effective_trial_timeout_s(self) -> float:
@@ -102,7 +103,8 @@ class SolveOutcome:
     trials: int
 
 
-AGENTS = ("builtin", "gome")
+AGENTS = ("builtin", "gome", "aide")
+LLM_AGENTS = ("gome", "aide")
 
 
 @dataclass(frozen=True)
@@ -114,6 +116,27 @@ class Endpoint:
     api_key: str | None = None
 
 
+def _llm_client(config: SolveConfig, run_dir: Path, endpoint: Endpoint | None) -> LLMClient:
+    endpoint = endpoint or Endpoint(config.model or "", config.api_base)
+    if not endpoint.model:
+        raise GomeError(f"--agent {config.agent} needs --model (a litellm model or local).")
+    return LLMClient(
+        endpoint.model,
+        api_base=endpoint.api_base,
+        api_key=endpoint.api_key,
+        ledger_path=run_dir / "llm_ledger.jsonl",
+        cache_dir=run_dir / "llm_cache",
+        max_dollars=config.max_dollars,
+    )
+
+
+def _settings(cls: type, values: dict[str, Any], agent: str) -> Any:
+    try:
+        return cls(**values)
+    except (TypeError, ValueError) as exc:
+        raise GomeError(f"Invalid {agent} settings: {exc}") from exc
+
+
 def make_agent(config: SolveConfig, run_dir: Path, endpoint: Endpoint | None = None) -> Agent:
     """The agent a run names; each names itself on every trial and in every output."""
     from gome.proposers.builtin import BuiltinProposer
@@ -121,28 +144,19 @@ def make_agent(config: SolveConfig, run_dir: Path, endpoint: Endpoint | None = N
     if config.agent == "builtin":
         return BuiltinProposer()
     if config.agent == "gome":
-        from gome.llm import LLMClient
         from gome.optimizer import GomeAgent, GomeConfig
 
-        endpoint = endpoint or Endpoint(config.model or "", config.api_base)
-        if not endpoint.model:
-            raise GomeError("--agent gome needs --model (a litellm model string or local).")
-        try:
-            gome_config = GomeConfig(**config.gome)
-        except (TypeError, ValueError) as exc:
-            raise GomeError(f"Invalid GoME settings: {exc}") from exc
-        client = LLMClient(
-            endpoint.model,
-            api_base=endpoint.api_base,
-            api_key=endpoint.api_key,
-            ledger_path=run_dir / "llm_ledger.jsonl",
-            cache_dir=run_dir / "llm_cache",
-            max_dollars=config.max_dollars,
-        )
+        gome_config = _settings(GomeConfig, config.gome, "GoME")
         seed = BuiltinProposer() if gome_config.initialisation == "builtin" else None
+        client = _llm_client(config, run_dir, endpoint)
         return GomeAgent(
             client, gome_config, run_dir=run_dir, seed_proposer=seed, budget_s=config.budget_s
         )
+    if config.agent == "aide":
+        from baselines.aide import AideAgent, AideConfig
+
+        aide_config = _settings(AideConfig, config.aide, "AIDE")
+        return AideAgent(_llm_client(config, run_dir, endpoint), aide_config, run_dir=run_dir)
     raise GomeError(f"Unknown agent {config.agent!r}. Available: {', '.join(AGENTS)}.")
 
 

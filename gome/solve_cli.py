@@ -17,7 +17,7 @@ from rich.table import Table
 from gome.competitions import load_competition
 from gome.errors import GomeError
 from gome.runner import isolation_mode
-from gome.solve import Endpoint, SolveConfig, SolveRun, load_run, new_run_dir
+from gome.solve import LLM_AGENTS, Endpoint, SolveConfig, SolveRun, load_run, new_run_dir
 
 
 def agent_title(config: SolveConfig) -> str:
@@ -26,6 +26,8 @@ def agent_title(config: SolveConfig) -> str:
         return "built-in proposer (no LLM)"
     if config.agent == "gome":
         return f"GoME on {config.model}"
+    if config.agent == "aide":
+        return f"AIDE tree search on {config.model}"
     return config.agent
 
 
@@ -92,6 +94,7 @@ def run_solve(
     api_base: str | None,
     max_dollars: float | None,
     gome_settings: dict,
+    aide_settings: dict,
     gpu: int | None,
     workers: int,
     seed: int,
@@ -124,6 +127,7 @@ def run_solve(
             api_base=api_base,
             max_dollars=max_dollars,
             gome=gome_settings if agent == "gome" else {},
+            aide=aide_settings if agent == "aide" else {},
             gpu=gpu,
             workers=workers,
             seed=seed,
@@ -154,7 +158,7 @@ def _model_session(
 ) -> Iterator[tuple[SolveConfig, Endpoint | None]]:
     """For an LLM agent: resolve `--model` (a local model is fetched and served for the length
     of the run); when the local model cannot be had, fall back to the built-in proposer."""
-    if config.agent != "gome":
+    if config.agent not in LLM_AGENTS:
         yield config, None
         return
     from gome.models import LOCAL, ModelUnavailableError, resolve_model

@@ -32,7 +32,6 @@ from gome.journal import Trial
 from gome.llm import LLMReply, MalformedReplyError, extract_json
 from gome.optimizer.acceptance import count_code_lines
 from gome.optimizer.config import GomeConfig
-from gome.optimizer.data_preview import preview_data
 from gome.optimizer.diagnosis import Diagnosis, draw_hypothesis, parse_diagnosis, top_hypotheses
 from gome.optimizer.evidence import CodeStore, gather_evidence
 from gome.optimizer.momentum import StepRecord, build_momentum
@@ -232,7 +231,7 @@ class GomeAgent:
             step.kind == "restart" and self.config.initialisation == "builtin"
         ):
             return self._seed(step, context)
-        briefing = self._briefing(context)
+        briefing = Briefing.from_context(context, self._previews)
         if step.kind in ("draft", "restart"):
             return self._draft(step, state, context, briefing)
         if step.kind == "debug":
@@ -240,19 +239,6 @@ class GomeAgent:
         if step.kind == "merge":
             return self._merge(step, context, briefing)
         return self._improve(step, state, context, briefing)
-
-    def _briefing(self, context: SearchContext) -> Briefing:
-        public_dir = Path(context.public_dir)
-        if public_dir not in self._previews:
-            self._previews[public_dir] = preview_data(public_dir, context.competition)
-        return Briefing(
-            description=context.competition.description,
-            data_preview=self._previews[public_dir],
-            environment=context.environment,
-            submission_columns=", ".join(context.competition.submission_columns),
-            time_left_s=context.time_left_s,
-            trial_timeout_s=context.trial_timeout_s,
-        )
 
     def _seed(self, step: Step, context: SearchContext) -> Proposal:
         assert self.seed_proposer is not None

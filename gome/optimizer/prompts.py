@@ -11,9 +11,12 @@ from __future__ import annotations
 import ast
 import json
 from dataclasses import dataclass
+from pathlib import Path
 
+from gome.agent import SearchContext
 from gome.llm import MalformedReplyError, extract_code
 from gome.optimizer.config import EditMode
+from gome.optimizer.data_preview import preview_data
 from gome.optimizer.diagnosis import (
     CRITERIA_WEIGHTS,
     MAX_FEEDBACK_PROBLEMS,
@@ -44,6 +47,21 @@ class Briefing:
     submission_columns: str
     time_left_s: float
     trial_timeout_s: float
+
+    @classmethod
+    def from_context(cls, context: SearchContext, previews: dict[Path, str]) -> Briefing:
+        """The briefing for one step; `previews` caches the data preview per public dir."""
+        public_dir = Path(context.public_dir)
+        if public_dir not in previews:
+            previews[public_dir] = preview_data(public_dir, context.competition)
+        return cls(
+            description=context.competition.description,
+            data_preview=previews[public_dir],
+            environment=context.environment,
+            submission_columns=", ".join(context.competition.submission_columns),
+            time_left_s=context.time_left_s,
+            trial_timeout_s=context.trial_timeout_s,
+        )
 
     def rules(self) -> str:
         return "\n".join(
