@@ -103,6 +103,12 @@ class SolveOutcome:
     trials: int
 
 
+# A reply longer than this is a model rambling, not a script.
+MAX_REPLY_TOKENS = 8192
+# A small local model decodes at 20-40 tokens/s on 2 cores and, left alone, can ramble for
+# minutes; its replies (a JSON diagnosis, a patch, one function) fit well inside this.
+LOCAL_MAX_REPLY_TOKENS = 2048
+
 AGENTS = ("builtin", "gome", "aide")
 LLM_AGENTS = ("gome", "aide")
 
@@ -114,9 +120,12 @@ class Endpoint:
     model: str
     api_base: str | None = None
     api_key: str | None = None
+    max_reply_tokens: int = MAX_REPLY_TOKENS
 
 
-def _llm_client(config: SolveConfig, run_dir: Path, endpoint: Endpoint | None) -> LLMClient:
+def _llm_client(
+    config: SolveConfig, run_dir: Path, endpoint: Endpoint | None, deadline: float
+) -> LLMClient:
     endpoint = endpoint or Endpoint(config.model or "", config.api_base)
     if not endpoint.model:
         raise GomeError(f"--agent {config.agent} needs --model (a litellm model or local).")
@@ -127,6 +136,8 @@ def _llm_client(config: SolveConfig, run_dir: Path, endpoint: Endpoint | None) -
         ledger_path=run_dir / "llm_ledger.jsonl",
         cache_dir=run_dir / "llm_cache",
         max_dollars=config.max_dollars,
+        max_tokens=endpoint.max_reply_tokens,
+        deadline=deadline,
     )
 
 
@@ -137,8 +148,19 @@ def _settings(cls: type, values: dict[str, Any], agent: str) -> Any:
         raise GomeError(f"Invalid {agent} settings: {exc}") from exc
 
 
-def make_agent(config: SolveConfig, run_dir: Path, endpoint: Endpoint | None = None) -> Agent:
-    """The agent a run names; each names itself on every trial and in every output."""
+def make_agent(
+    config: SolveConfig,
+    run_dir: Path,
+    endpoint: Endpoint | None = None,
+    deadline: float | None = None,
+) -> Agent:
+    """The agent a run names; each names itself on every trial and in every output.
+
+    `deadline` (a `time.monotonic()` instant, default: the whole budget from now) bounds every
+    LLM call, so a slow model can never hold the run past its budget.
+    """
+    if deadline is None:
+        deadline = time.monotonic() + config.budget_s
     from gome.proposers.builtin import BuiltinProposer
 
     if config.agent == "builtin":
@@ -148,7 +170,7 @@ def make_agent(config: SolveConfig, run_dir: Path, endpoint: Endpoint | None = N
 
         gome_config = _settings(GomeConfig, config.gome, "GoME")
         seed = BuiltinProposer() if gome_config.initialisation == "builtin" else None
-        client = _llm_client(config, run_dir, endpoint)
+        client = _llm_client(config, run_dir, endpoint, deadline)
         return GomeAgent(
             client, gome_config, run_dir=run_dir, seed_proposer=seed, budget_s=config.budget_s
         )
@@ -156,7 +178,9 @@ def make_agent(config: SolveConfig, run_dir: Path, endpoint: Endpoint | None = N
         from baselines.aide import AideAgent, AideConfig
 
         aide_config = _settings(AideConfig, config.aide, "AIDE")
-        return AideAgent(_llm_client(config, run_dir, endpoint), aide_config, run_dir=run_dir)
+        return AideAgent(
+            _llm_client(config, run_dir, endpoint, deadline), aide_config, run_dir=run_dir
+        )
     raise GomeError(f"Unknown agent {config.agent!r}. Available: {', '.join(AGENTS)}.")
 
 
@@ -197,7 +221,8 @@ class SolveRun:
         self.public_dir = self.competition.public_dir(config.data_dir)
         self.journal = Journal(run_dir)
         self.status = RunStatus(budget_s=config.budget_s, elapsed_before_s=elapsed_before_s)
-        self.agent = make_agent(config, run_dir, endpoint)
+        deadline = time.monotonic() + self.status.time_left_s
+        self.agent = make_agent(config, run_dir, endpoint, deadline)
         self.in_flight: dict[str, Proposal] = {}
         self.llm_failures = 0
         self.lock = threading.Lock()

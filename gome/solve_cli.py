@@ -17,7 +17,16 @@ from rich.table import Table
 from gome.competitions import load_competition
 from gome.errors import GomeError
 from gome.runner import isolation_mode
-from gome.solve import LLM_AGENTS, Endpoint, SolveConfig, SolveRun, load_run, new_run_dir
+from gome.solve import (
+    LLM_AGENTS,
+    LOCAL_MAX_REPLY_TOKENS,
+    MAX_REPLY_TOKENS,
+    Endpoint,
+    SolveConfig,
+    SolveRun,
+    load_run,
+    new_run_dir,
+)
 
 
 def agent_title(config: SolveConfig) -> str:
@@ -174,10 +183,9 @@ def _model_session(
             yield replace(config, agent="builtin", model=None), None
             return
         model_name = f"{LOCAL}:{handle.local_name}" if handle.local_name else handle.model
-        yield (
-            replace(config, model=model_name),
-            Endpoint(handle.model, handle.api_base, handle.api_key),
-        )
+        max_tokens = LOCAL_MAX_REPLY_TOKENS if handle.is_local else MAX_REPLY_TOKENS
+        endpoint = Endpoint(handle.model, handle.api_base, handle.api_key, max_tokens)
+        yield replace(config, model=model_name), endpoint
 
 
 def _search_and_grade(

