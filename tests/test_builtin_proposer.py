@@ -289,3 +289,30 @@ def test_lower_is_better_ranks_by_smallest_score(numbers: Path) -> None:
     tune = proposer.propose(context(RMSE, numbers, history))
     assert tune.operator == "tune"
     assert tune.parent_ids == ("t0002",)
+
+
+def test_label_column_in_train_with_one_probability_column_per_class(tmp_path: Path) -> None:
+    """Answers one-hot per class, train.csv one label column (spooky, practice-hpc-jobs)."""
+    rng = np.random.default_rng(0)
+    n = 240
+    frame = pd.DataFrame({"id": np.arange(n), "x": rng.normal(size=n)})
+    frame["kind"] = np.where(frame["x"] > 0.5, "A", np.where(frame["x"] < -0.5, "C", "B"))
+    public = tmp_path / "input"
+    public.mkdir()
+    frame.iloc[:200].to_csv(public / "train.csv", index=False)
+    test = frame.iloc[200:].drop(columns=["kind"])
+    test.to_csv(public / "test.csv", index=False)
+    test[["id"]].assign(A=1 / 3, B=1 / 3, C=1 / 3).to_csv(
+        public / "sample_submission.csv", index=False
+    )
+    one_hot = spec(
+        "multiclass_log_loss", False, "A", {"id": "int", **dict.fromkeys("ABC", "probability")}
+    )
+    one_hot = one_hot.model_copy(update={"target_columns": ["A", "B", "C"]})
+    score, submission, _ = run(
+        BuiltinProposer().propose(context(one_hot, public)), public, tmp_path / "t"
+    )
+    assert score < 0.7
+    assert list(submission.columns) == ["id", "A", "B", "C"]
+    assert np.allclose(submission[["A", "B", "C"]].sum(axis=1), 1.0)
+    assert (submission["A"] > submission["C"]).sum() >= 10

@@ -55,7 +55,7 @@ def profile_public_data(public_dir: Path, task: dict[str, Any]) -> dict[str, Any
     """Column types of the public train+test features, plus the number of training rows."""
     train = pd.read_csv(public_dir / "train.csv", nrows=PROFILE_ROWS)
     test = pd.read_csv(public_dir / "test.csv", nrows=PROFILE_ROWS)
-    targets = task["target_columns"]
+    targets = template.train_targets(train, test, task)
     frame = pd.concat(
         [train.drop(columns=targets, errors="ignore"), test.drop(columns=targets, errors="ignore")],
         ignore_index=True,

@@ -559,13 +559,26 @@ def fit_target(
 # ---------------------------------------------------------------------------------------------
 # Targets and submission
 # ---------------------------------------------------------------------------------------------
-def target_plan(train: pd.DataFrame) -> list[tuple[pd.Series, list[str]]]:
+def train_targets(
+    train: pd.DataFrame, test: pd.DataFrame, task: dict[str, Any] = TASK
+) -> list[str]:
+    """The target columns train.csv holds.
+
+    Usually the spec's targets; but when the answers are one probability column per class
+    while train.csv has a single label column (spooky, dog-breed, practice-hpc-jobs), the
+    targets are the columns train has and test lacks.
+    """
+    if all(c in train.columns for c in task["target_columns"]):
+        return list(task["target_columns"])
+    return [c for c in train.columns if c not in test.columns and c != task["id_column"]]
+
+
+def target_plan(train: pd.DataFrame, targets: list[str]) -> list[tuple[pd.Series, list[str]]]:
     """(training target, submission columns it fills) pairs.
 
     One target -> its label, or a probability per submission column; several one-hot target
     columns with probability output -> one multiclass target; otherwise one model per column.
     """
-    targets = TASK["target_columns"]
     outputs = [c for c in TASK["submission_columns"] if c != TASK["id_column"]]
     if len(targets) == 1:
         return [(train[targets[0]], outputs)]
@@ -622,14 +635,12 @@ def main() -> None:
     train = pd.read_csv(INPUT / "train.csv")
     test = pd.read_csv(INPUT / "test.csv")
     sample = pd.read_csv(INPUT / TASK["sample_submission"])
-    train = train.dropna(subset=TASK["target_columns"]).reset_index(drop=True)
+    targets = train_targets(train, test)
+    train = train.dropna(subset=targets).reset_index(drop=True)
     id_col = TASK["id_column"]
     # train and test features stacked: counts and categories see every row; no target is used
     frame = pd.concat(
-        [
-            train.drop(columns=TASK["target_columns"]),
-            test.drop(columns=TASK["target_columns"], errors="ignore"),
-        ],
+        [train.drop(columns=targets), test.drop(columns=targets, errors="ignore")],
         ignore_index=True,
     )
     profile = profile_columns(frame, id_col)
@@ -638,7 +649,7 @@ def main() -> None:
         split = profile["split"][profile["group_key"]]
         groups = split_parts(train[id_col], split["sep"], split["n_parts"])[0].to_numpy()
     scores, columns = [], {}
-    plans = target_plan(train)
+    plans = target_plan(train, targets)
     for i, (target, outputs) in enumerate(plans):
         deadline = elapsed() + (TIME_BUDGET_S - elapsed()) / (len(plans) - i)
         if is_classification():
