@@ -196,9 +196,13 @@ def test_exception_inside_the_block_stops_the_server(small_model: Path) -> None:
     assert not alive(pid)
 
 
+# The owner restores default signal dispositions: a process started in the background by a
+# non-interactive shell (as CI may be) inherits SIGINT ignored, which is not what is tested here.
 OWNER = textwrap.dedent(
     """
-    import sys, time
+    import signal, sys, time
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     from pathlib import Path
     from gome.models import LocalModelServer, ServerSettings, get_spec
     settings = ServerSettings(n_ctx=2048, n_parallel=1, threads=2, threads_batch=2)
