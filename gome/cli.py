@@ -60,8 +60,6 @@ def competitions_cmd(
     from gome.grading import medal_thresholds
 
     comps = [c for c in list_competitions() if c.is_practice or not practice]
-    if practice:
-        comps = [c for c in comps if c.is_practice]
     if ids:
         for comp in comps:
             console.print(comp.id, highlight=False)
