@@ -316,3 +316,24 @@ def test_label_column_in_train_with_one_probability_column_per_class(tmp_path: P
     assert list(submission.columns) == ["id", "A", "B", "C"]
     assert np.allclose(submission[["A", "B", "C"]].sum(axis=1), 1.0)
     assert (submission["A"] > submission["C"]).sum() >= 10
+
+
+def test_blend_gives_a_useless_member_no_weight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Greedy ensemble selection: a member of pure noise is never picked, two useful members
+    with independent errors share the weight, and the blend beats either alone."""
+    from gome.proposers.templates import solution
+
+    monkeypatch.setattr(solution, "TASK", task_config(RMSE))
+    rng = np.random.default_rng(0)
+    y = rng.normal(size=2000)
+    good_a, good_b = y + rng.normal(size=2000) * 0.5, y + rng.normal(size=2000) * 0.5
+    noise = rng.normal(size=2000) * 3
+    weights = solution.blend_weights(y, [good_a, noise, good_b])
+    assert weights[1] == 0 and weights.sum() == pytest.approx(1.0)
+    assert 0.3 <= weights[0] <= 0.7
+    blend = weights[0] * good_a + weights[2] * good_b
+
+    def rmse(pred: np.ndarray) -> float:
+        return float(np.sqrt(np.mean((y - pred) ** 2)))
+
+    assert rmse(blend) < min(rmse(good_a), rmse(good_b))

@@ -47,6 +47,7 @@ START = time.monotonic()
 MAX_CATEGORIES = 50  # a string column with more distinct values is high-cardinality
 SEPARATORS = ("/", "_", "-", ":", "|", " ")
 EARLY_STOPPING_ROUNDS = 100
+BLEND_STEPS = 20  # greedy picks that set an ensemble's member weights
 warnings.filterwarnings("ignore")
 
 
@@ -281,17 +282,29 @@ def is_classification() -> bool:
     return TASK["problem"] == "classification"
 
 
+def signed_log1p(x: np.ndarray) -> np.ndarray:
+    return np.sign(x) * np.log1p(np.abs(x))
+
+
 def linear_model(params: dict[str, Any], seed: int) -> Any:
-    """Imputed, scaled numerics + one-hot categories into a logistic or ridge regression."""
+    """Imputed numerics on two scales, as they are and signed-log (a linear model then fits
+    both additive and multiplicative effects of skewed amounts), standardised, and one-hot
+    categories into a logistic or ridge regression."""
     from sklearn.compose import make_column_selector, make_column_transformer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression, Ridge
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
     prep = make_column_transformer(
         (
-            make_pipeline(SimpleImputer(strategy="median", add_indicator=True), StandardScaler()),
+            make_pipeline(
+                SimpleImputer(strategy="median", add_indicator=True),
+                make_union(
+                    StandardScaler(),
+                    make_pipeline(FunctionTransformer(signed_log1p), StandardScaler()),
+                ),
+            ),
             make_column_selector(dtype_include="number"),
         ),
         (
@@ -513,6 +526,25 @@ def tune(
     return best
 
 
+def blend_weights(y: np.ndarray, member_oofs: list[np.ndarray]) -> np.ndarray:
+    """Weights of the members' out-of-fold predictions, by greedy ensemble selection with
+    replacement (Caruana et al., 2004): BLEND_STEPS picks, each adding the member that most
+    improves the tuning objective; a weight is a member's share of the picks. A weak member
+    gets little or no weight instead of an equal share. The blend's OOF score is slightly
+    optimistic (the weights are fitted on it); with a few members the bias is small next to
+    fold noise."""
+    name, direction = tuning_objective()
+    sign = 1.0 if direction == "maximize" else -1.0
+    picks = np.zeros(len(member_oofs))
+    total = np.zeros_like(member_oofs[0])
+    for step in range(1, BLEND_STEPS + 1):
+        gains = [sign * metric(y, (total + oof) / step, name) for oof in member_oofs]
+        best = int(np.argmax(gains))
+        picks[best] += 1
+        total += member_oofs[best]
+    return picks / picks.sum()
+
+
 def fit_target(
     y: np.ndarray,
     n_classes: int,
@@ -522,16 +554,17 @@ def fit_target(
     groups: np.ndarray | None,
     deadline: float,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Every member x seed of the recipe cross-validated; OOF and test predictions averaged.
+    """Every member x seed of the recipe cross-validated; seeds averaged, members blended.
 
     Members share the time left until `deadline`; a seed is skipped when the previous seed's
-    duration says it would overrun its member's share (the first cross-validation always runs).
+    duration says it would overrun its member's share (the first cross-validation of each
+    member that starts always runs).
     """
     features: dict[tuple[str, ...], pd.DataFrame] = {}
-    oofs, tests = [], []
+    member_oofs, member_tests = [], []
     members = RECIPE["members"]
     for m, member in enumerate(members):
-        if oofs and elapsed() > deadline:
+        if member_oofs and elapsed() > deadline:
             print(f"time budget: skipping members from #{m}")
             break
         member_deadline = elapsed() + (deadline - elapsed()) / (len(members) - m)
@@ -543,17 +576,25 @@ def fit_target(
         if member.get("tune_trials"):
             params = tune(member, X, y, groups, n_classes, member_deadline)
         cv_seconds = 0.0
+        seed_oofs, seed_tests = [], []
         for seed in RECIPE["seeds"]:
-            if oofs and elapsed() + cv_seconds > member_deadline:
+            if seed_oofs and elapsed() + cv_seconds > member_deadline:
                 print(f"time budget: skipping seeds from {seed}")
                 break
             started = elapsed()
             oof, test_pred = cross_validate(member, params, X, y, X_test, groups, seed, n_classes)
             cv_seconds = elapsed() - started
-            oofs.append(oof)
-            tests.append(test_pred)
+            seed_oofs.append(oof)
+            seed_tests.append(test_pred)
             print(f"{member['family']} seed {seed}: {metric(y, oof, TASK['metric']):.5f}")
-    return np.mean(oofs, axis=0), np.mean(tests, axis=0)
+        member_oofs.append(np.mean(seed_oofs, axis=0))
+        member_tests.append(np.mean(seed_tests, axis=0))
+    weights = blend_weights(y, member_oofs) if len(member_oofs) > 1 else np.ones(1)
+    if len(member_oofs) > 1:
+        print(f"blend weights: {np.round(weights, 3).tolist()}")
+    return np.tensordot(weights, np.stack(member_oofs), axes=1), np.tensordot(
+        weights, np.stack(member_tests), axes=1
+    )
 
 
 # ---------------------------------------------------------------------------------------------
