@@ -36,6 +36,17 @@ RUN_CONFIG_FILE = "run.json"
 MIN_TRIAL_SECONDS = 15.0
 MAX_LLM_FAILURES = 5
 LLM_FAILURE_PAUSE_S = 10.0
+# A proposer whose scripts keep failing within seconds would otherwise spin (one run logged
+# 1,172 crashes in 10 minutes): after a few free ones, pause 1, 2, 4 ... 30 s between them.
+FAST_FAILURE_S = 5.0
+FREE_FAST_FAILURES = 3
+MAX_BACKOFF_S = 30.0
+
+
+def failure_backoff_s(fast_failures_in_a_row: int) -> float:
+    """Seconds to wait before the next trial after this many quick failures in a row."""
+    excess = fast_failures_in_a_row - FREE_FAST_FAILURES
+    return 0.0 if excess <= 0 else min(MAX_BACKOFF_S, 2.0 ** (excess - 1))
 
 
 class Retry:
@@ -225,6 +236,7 @@ class SolveRun:
         self.agent = make_agent(config, run_dir, endpoint, deadline)
         self.in_flight: dict[str, Proposal] = {}
         self.llm_failures = 0
+        self.fast_failures = 0
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.interrupted = False
@@ -315,7 +327,17 @@ class SolveRun:
             cancel=self.stop,
         )
         trial = self._record(trial_id, proposal, script, result, started_at)
+        self._back_off_after(trial)
         return trial
+
+    def _back_off_after(self, trial: Trial) -> None:
+        with self.lock:
+            quick_failure = not trial.is_valid and trial.runtime_s < FAST_FAILURE_S
+            self.fast_failures = self.fast_failures + 1 if quick_failure else 0
+            pause = failure_backoff_s(self.fast_failures)
+        if pause:
+            self.log(f"backoff: {self.fast_failures} quick failures in a row, pausing {pause:.0f}s")
+            self.stop.wait(pause)
 
     def _validator(self) -> Callable[[Path], tuple[bool, str]]:
         def validate(path: Path) -> tuple[bool, str]:
