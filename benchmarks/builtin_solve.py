@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -22,6 +23,7 @@ from gome.competitions import list_competitions, load_competition
 from gome.journal import Journal
 
 RESULTS = Path(__file__).parent / "results" / "builtin_solve.json"
+TEXT = {"capture_output": True, "text": True}
 
 
 def goal_for(competition_id: str) -> tuple[str, float | None]:
@@ -34,14 +36,21 @@ def goal_for(competition_id: str) -> tuple[str, float | None]:
     return "bronze threshold", medal_thresholds(competition_id)["bronze"]
 
 
+def git_commit() -> str:
+    """The commit benchmarked (the code under `gome` as this script imports it)."""
+    repo = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(["git", "-C", str(repo), "rev-parse", "--short", "HEAD"], **TEXT)
+    return proc.stdout.strip()
+
+
 def run_one(competition_id: str, minutes: float, workdir: Path) -> dict:
     run_dir = workdir / competition_id
+    load_before = os.getloadavg()[0]
     started = time.monotonic()
     proc = subprocess.run(
         [sys.executable, "-m", "gome", "solve", competition_id, "--minutes", str(minutes)]
         + ["--agent", "builtin", "--run-dir", str(run_dir)],
-        capture_output=True,
-        text=True,
+        **TEXT,
     )
     wall = time.monotonic() - started
     if proc.returncode != 0:
@@ -69,6 +78,10 @@ def run_one(competition_id: str, minutes: float, workdir: Path) -> dict:
         "goal_value": target,
         "goal_reached": bool(reached),
         "data_source": grade.get("data_source"),
+        "commit": git_commit(),
+        # 1-minute load average on a 2-core machine: above ~2, other work shared the cores
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
     }
 
 
