@@ -282,14 +282,32 @@ def is_classification() -> bool:
     return TASK["problem"] == "classification"
 
 
+class ClipToTrainRange:
+    """Clips each column to the 1st..99th percentile of the rows it was fitted on.
+
+    A linear model extrapolates without bound: one test row far outside the training range
+    (a house five times the usual size) gets an absurd prediction, where trees stay bounded.
+    """
+
+    def fit(self, X: Any, y: Any = None) -> ClipToTrainRange:
+        self.low_, self.high_ = np.nanpercentile(np.asarray(X, dtype=float), [1, 99], axis=0)
+        return self
+
+    def transform(self, X: Any) -> np.ndarray:
+        return np.clip(np.asarray(X, dtype=float), self.low_, self.high_)
+
+    def fit_transform(self, X: Any, y: Any = None) -> np.ndarray:
+        return self.fit(X).transform(X)
+
+
 def signed_log1p(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
 def linear_model(params: dict[str, Any], seed: int) -> Any:
-    """Imputed numerics on two scales, as they are and signed-log (a linear model then fits
-    both additive and multiplicative effects of skewed amounts), standardised, and one-hot
-    categories into a logistic or ridge regression."""
+    """Numerics clipped to their training range, imputed, on two scales, as they are and
+    signed-log (a linear model then fits both additive and multiplicative effects of skewed
+    amounts), standardised, and one-hot categories into a logistic or ridge regression."""
     from sklearn.compose import make_column_selector, make_column_transformer
     from sklearn.impute import SimpleImputer
     from sklearn.linear_model import LogisticRegression, Ridge
@@ -299,6 +317,7 @@ def linear_model(params: dict[str, Any], seed: int) -> Any:
     prep = make_column_transformer(
         (
             make_pipeline(
+                ClipToTrainRange(),
                 SimpleImputer(strategy="median", add_indicator=True),
                 make_union(
                     StandardScaler(),
