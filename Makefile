@@ -22,20 +22,20 @@ demo: $(STAMP) sandbox
 	$(BIN)/gome solve spaceship-titanic --minutes 10 --agent builtin
 
 test: $(STAMP) sandbox
-	$(BIN)/ruff check gome baselines tests benchmarks
-	$(BIN)/ruff format --check gome baselines tests benchmarks
+	$(BIN)/ruff check gome baselines omega tests benchmarks
+	$(BIN)/ruff format --check gome baselines omega tests benchmarks
 	$(BIN)/pytest -q
 
 test-local-llm: $(STAMP) sandbox
 	$(BIN)/pytest -q -m local_llm
 
 lint: $(STAMP)
-	$(BIN)/ruff check gome baselines tests benchmarks
-	$(BIN)/ruff format --check gome baselines tests benchmarks
+	$(BIN)/ruff check gome baselines omega tests benchmarks
+	$(BIN)/ruff format --check gome baselines omega tests benchmarks
 
 format: $(STAMP)
-	$(BIN)/ruff format gome baselines tests benchmarks
-	$(BIN)/ruff check --fix gome baselines tests benchmarks
+	$(BIN)/ruff format gome baselines omega tests benchmarks
+	$(BIN)/ruff check --fix gome baselines omega tests benchmarks
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

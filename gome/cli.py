@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gome.errors import GomeError
+from omega.cli import omega_app
 
 app = typer.Typer(
     name="gome",
@@ -31,9 +32,11 @@ models_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(models_app, name="models")
+app.add_typer(omega_app, name="omega")
 
 console = Console()
 GOME = "GoME agent"
+SCAFFOLD = "Scaffolding (GoME and AIDE)"
 AIDE = "AIDE baseline"
 err_console = Console(stderr=True)
 
@@ -45,6 +48,67 @@ DataDirOption = Annotated[
         show_default=False,
     ),
 ]
+
+# Scaffolding for small models, shared by GoME and AIDE (and by solve and compare). None = not
+# given: `scaffolding_defaults` completes it for the model.
+InitOption = Annotated[
+    str | None,
+    typer.Option(
+        "--init",
+        help="θ₀ / first draft: draft (LLM) or builtin. Default: builtin for local models.",
+        rich_help_panel=SCAFFOLD,
+    ),
+]
+EditModeOption = Annotated[
+    str | None,
+    typer.Option(
+        "--edit-mode",
+        help="full script, search/replace patch, or slot (one function of a builtin "
+        "parent). Default: slot for local models, else full.",
+        rich_help_panel=SCAFFOLD,
+    ),
+]
+StaticChecksOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--static-checks/--no-static-checks",
+        help="Syntax, undefined names and columns checked (and repaired) before a run. "
+        "Default: on for GoME, off for AIDE with API models.",
+        rich_help_panel=SCAFFOLD,
+    ),
+]
+StaticRepairsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--static-repairs", help="Repairs per failed check (default 2).", rich_help_panel=SCAFFOLD
+    ),
+]
+MaxPromptTokensOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-prompt-tokens",
+        help="Cap on prompt tokens (0: the context window). Default: 3000 for local models.",
+        rich_help_panel=SCAFFOLD,
+    ),
+]
+
+
+def scaffolding_settings(
+    init: str | None,
+    edit_mode: str | None,
+    static_checks: bool | None,
+    static_repairs: int | None,
+    max_prompt_tokens: int | None,
+) -> dict[str, object]:
+    """The scaffolding flags given, as agent settings (flags not given are left out)."""
+    given = {
+        "initialisation": init,
+        "edit_mode": edit_mode,
+        "static_checks": static_checks,
+        "static_repairs": static_repairs,
+        "max_prompt_tokens": max_prompt_tokens,
+    }
+    return {key: value for key, value in given.items() if value is not None}
 
 
 @app.command("competitions")
@@ -209,15 +273,11 @@ def solve_cmd(
     max_dollars: Annotated[
         float | None, typer.Option("--max-dollars", help="Stop LLM calls past this spend.")
     ] = None,
-    init: Annotated[
-        str, typer.Option("--init", help="GoME θ₀: draft (LLM) or builtin.", rich_help_panel=GOME)
-    ] = "draft",
-    edit_mode: Annotated[
-        str,
-        typer.Option(
-            "--edit-mode", help="full script or search/replace patch.", rich_help_panel=GOME
-        ),
-    ] = "full",
+    init: InitOption = None,
+    edit_mode: EditModeOption = None,
+    static_checks: StaticChecksOption = None,
+    static_repairs: StaticRepairsOption = None,
+    max_prompt_tokens: MaxPromptTokensOption = None,
     momentum: Annotated[
         bool, typer.Option(help="Success memory in every gradient prompt.", rich_help_panel=GOME)
     ] = True,
@@ -251,6 +311,35 @@ def solve_cmd(
         float | None,
         typer.Option("--trial-timeout", help="Seconds per trial (default: budget/4, 60-3600)."),
     ] = None,
+    guard_fraction: Annotated[
+        float | None,
+        typer.Option(
+            "--guard-fraction",
+            help="Share of the train rows held out as a guard that trials predict without "
+            "labels and the harness scores; a validation gain the guard does not confirm is "
+            "never promoted. Tabular CSV data only; 0 turns it off. Default: 0.1 for gome and "
+            "aide, 0 for builtin.",
+            show_default=False,
+        ),
+    ] = None,
+    final_top_k: Annotated[
+        int | None,
+        typer.Option(
+            "--final-top-k",
+            help="Trials re-run with 2 more seeds (GOME_SEED) at the end; the final submission "
+            "is the best mean over seeds. 0 turns it off. Default: 3 for gome and aide, 0 for "
+            "builtin (its scripts average seeds already).",
+            show_default=False,
+        ),
+    ] = None,
+    final_share: Annotated[
+        float | None,
+        typer.Option(
+            "--final-share",
+            help="Share of the budget reserved for those re-runs (default 0.15).",
+            show_default=False,
+        ),
+    ] = None,
     run_dir: Annotated[Path | None, typer.Option("--run-dir", help="Run folder to create.")] = None,
     resume: Annotated[
         Path | None, typer.Option("--resume", help="Continue a killed run from its journal.")
@@ -259,6 +348,10 @@ def solve_cmd(
 ) -> None:
     """Run an agent on a competition within a budget; keep and grade the best submission."""
     from gome.solve_cli import run_solve
+
+    scaffolding = scaffolding_settings(
+        init, edit_mode, static_checks, static_repairs, max_prompt_tokens
+    )
 
     run_solve(
         console,
@@ -269,15 +362,15 @@ def solve_cmd(
         model=model,
         api_base=api_base,
         max_dollars=max_dollars,
-        gome_settings={
-            "initialisation": init,
-            "edit_mode": edit_mode,
+        gome_settings=scaffolding
+        | {
             "momentum": momentum,
             "schedule": schedule,
             "restart": restart,
             "traces": traces,
         },
-        aide_settings={
+        aide_settings=scaffolding
+        | {
             "num_drafts": aide_num_drafts,
             "debug_prob": aide_debug_prob,
             "max_debug_depth": aide_max_debug_depth,
@@ -286,10 +379,260 @@ def solve_cmd(
         workers=workers,
         seed=seed,
         trial_timeout=trial_timeout,
+        guard_fraction=guard_fraction,
+        final_top_k=final_top_k,
+        final_share=final_share,
         run_dir=run_dir,
         resume=resume,
         data_dir=data_dir,
     )
+
+
+@app.command("compare")
+def compare_cmd(
+    competition_id: Annotated[
+        str | None, typer.Argument(help="Competition id (omit with --resume).")
+    ] = None,
+    agents: Annotated[
+        str | None,
+        typer.Option("--agents", help="Comma-separated agents: builtin, gome, aide."),
+    ] = None,
+    hours: Annotated[
+        float | None, typer.Option("--hours", help="Wall-clock budget of each run.")
+    ] = None,
+    minutes: Annotated[
+        float | None, typer.Option("--minutes", help="Wall-clock budget of each run.")
+    ] = None,
+    seeds: Annotated[
+        int | None,
+        typer.Option(
+            "--seeds", help="Runs per agent, seeds 0..S-1 (default 1).", show_default=False
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model", help="litellm model or local[:NAME] for the LLM agents (as gome solve)."
+        ),
+    ] = None,
+    api_base: Annotated[
+        str | None, typer.Option("--api-base", help="OpenAI-compatible server URL.")
+    ] = None,
+    max_dollars: Annotated[
+        float | None, typer.Option("--max-dollars", help="LLM spend cap of each run.")
+    ] = None,
+    gpu: Annotated[int | None, typer.Option("--gpu", help="Pin trials to this GPU.")] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", help="Trials in parallel (default 1).", show_default=False),
+    ] = None,
+    trial_timeout: Annotated[
+        float | None,
+        typer.Option("--trial-timeout", help="Seconds per trial (default: budget/4, 60-3600)."),
+    ] = None,
+    init: InitOption = None,
+    edit_mode: EditModeOption = None,
+    static_checks: StaticChecksOption = None,
+    static_repairs: StaticRepairsOption = None,
+    max_prompt_tokens: MaxPromptTokensOption = None,
+    compare_dir: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Compare folder to create (default: runs/compare-<id>-<time>)."),
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option("--resume", help="Continue a comparison: skip finished runs, resume others."),
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Compare agents on one competition: same budget, model and hardware, over seeds.
+
+    Each (agent, seed) is a normal `gome solve` run in DIR/<agent>-s<seed>/, one after another.
+
+    Agents run with their `gome solve` defaults; the built-in agent ignores --model. The
+    scaffolding flags apply to GoME and AIDE alike, so a comparison can hold everything but the
+    search policy fixed (e.g. --init builtin --edit-mode slot for both).
+
+    DIR/summary.md and summary.csv: per agent, means over seeds (the CSV also has each run) of
+    final score, medal, best validation score, valid trials, failures by label, tokens, dollars
+    and the share of wall-clock time spent in the LLM.
+
+    DIR/progress.png: best validation score so far against wall-clock time, a line per run.
+
+    Stopped at any point, `gome compare --resume DIR` skips finished runs and resumes the rest.
+    """
+    from gome.compare import compare_command
+
+    completed = compare_command(
+        console,
+        competition_id=competition_id,
+        agents=agents,
+        hours=hours,
+        minutes=minutes,
+        seeds=seeds,
+        model=model,
+        api_base=api_base,
+        max_dollars=max_dollars,
+        gpu=gpu,
+        workers=workers,
+        trial_timeout=trial_timeout,
+        scaffolding=scaffolding_settings(
+            init, edit_mode, static_checks, static_repairs, max_prompt_tokens
+        ),
+        compare_dir=compare_dir,
+        resume=resume,
+        data_dir=data_dir,
+    )
+    if not completed:
+        raise typer.Exit(130)
+
+
+BENCH_RUNS = "Where runs execute"
+
+
+@app.command("bench")
+def bench_cmd(
+    split: Annotated[
+        str,
+        typer.Option(
+            "--split",
+            help="lite (MLE-bench's 22), tabular (the lite ones with CSV data), offline (all "
+            "that can be prepared with no credentials: mirrors and practice), practice, or a "
+            "file of ids (one per line).",
+        ),
+    ],
+    agents: Annotated[
+        str, typer.Option("--agents", help="Comma-separated agents: builtin, gome, aide.")
+    ] = "gome,aide,builtin",
+    seeds: Annotated[int, typer.Option("--seeds", help="Runs per agent and competition.")] = 1,
+    hours: Annotated[
+        float | None, typer.Option("--hours", help="Wall-clock budget of each run.")
+    ] = None,
+    minutes: Annotated[
+        float | None, typer.Option("--minutes", help="Wall-clock budget of each run.")
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option(
+            "--model",
+            help="For the LLM agents, as gome solve: a litellm model or local[:NAME] (with the "
+            "local executor, one server shared by every run).",
+        ),
+    ] = None,
+    api_base: Annotated[
+        str | None, typer.Option("--api-base", help="OpenAI-compatible server URL.")
+    ] = None,
+    max_dollars: Annotated[
+        float | None, typer.Option("--max-dollars", help="LLM spend cap of each run.")
+    ] = None,
+    trial_timeout: Annotated[
+        float | None,
+        typer.Option("--trial-timeout", help="Seconds per trial (default: budget/4, 60-3600)."),
+    ] = None,
+    executor: Annotated[
+        str,
+        typer.Option(
+            "--executor",
+            help="local (a pool on this machine) or ray (one Ray task per run).",
+            rich_help_panel=BENCH_RUNS,
+        ),
+    ] = "local",
+    ray_address: Annotated[
+        str | None,
+        typer.Option(
+            "--ray-address",
+            help="Ray cluster to join (auto: the one `ray start` runs here; default: a new "
+            "local one).",
+            rich_help_panel=BENCH_RUNS,
+        ),
+    ] = None,
+    max_retries: Annotated[
+        int,
+        typer.Option(
+            "--max-retries",
+            help="Ray: retries of a run whose node, worker or process died; each resumes "
+            "from the run's journal.",
+            rich_help_panel=BENCH_RUNS,
+        ),
+    ] = 3,
+    max_parallel: Annotated[
+        int | None,
+        typer.Option(
+            "--max-parallel",
+            help="Local: runs at once (default: as many as CPU and GPU slots allow).",
+            show_default=False,
+            rich_help_panel=BENCH_RUNS,
+        ),
+    ] = None,
+    cpus_per_run: Annotated[
+        float,
+        typer.Option("--cpus-per-run", help="CPU slots a run holds.", rich_help_panel=BENCH_RUNS),
+    ] = 1.0,
+    gpus_per_run: Annotated[
+        int,
+        typer.Option(
+            "--gpus-per-run",
+            help="GPUs a run holds (its trials are pinned to one with --gpu).",
+            rich_help_panel=BENCH_RUNS,
+        ),
+    ] = 0,
+    gpus: Annotated[
+        str | None,
+        typer.Option(
+            "--gpus",
+            help="Local: GPU ids to share out, e.g. 0,1 (default: all nvidia-smi lists).",
+            rich_help_panel=BENCH_RUNS,
+        ),
+    ] = None,
+    output_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--output-dir",
+            help="Bench folder, the storage path of every run (default: runs/bench-<split>); "
+            "on a Ray cluster, a path every node sees.",
+        ),
+    ] = None,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Run agents over many competitions and seeds; report them as MLE-bench's leaderboard does.
+
+    One `gome solve` run per (competition, agent, seed) in DIR/<competition>_<agent>_s<seed>/.
+    Competitions whose data is not prepared are prepared first when that needs no credentials,
+    else listed as skipped with the reason.
+
+    Re-running the same command continues the bench: finished runs are skipped, unfinished
+    ones resume from their journals (DIR/bench.json keeps track).
+
+    DIR/report.md, report.csv, report.json: per agent, any-medal % (mean ± SEM over seeds),
+    gold/silver/bronze, above-median %, valid-submission %, mean tokens and dollars,
+    wall-clock; per competition each agent's score and medal. DIR/grading_reports/: MLE-bench's
+    grading report of each agent and seed. DIR/any_medal.png, DIR/progress/<competition>.png.
+    """
+    from gome.bench.command import bench_command
+
+    completed = bench_command(
+        console,
+        split=split,
+        agents=agents,
+        seeds=seeds,
+        hours=hours,
+        minutes=minutes,
+        model=model,
+        api_base=api_base,
+        max_dollars=max_dollars,
+        trial_timeout=trial_timeout,
+        executor=executor,
+        ray_address=ray_address,
+        max_retries=max_retries,
+        max_parallel=max_parallel,
+        cpus_per_run=cpus_per_run,
+        gpus_per_run=gpus_per_run,
+        gpus=gpus,
+        output_dir=output_dir,
+        data_dir=data_dir,
+    )
+    if not completed:
+        raise typer.Exit(130)
 
 
 @runs_app.callback()
@@ -318,6 +661,21 @@ def runs_show(run: Annotated[Path, typer.Argument(help="A run folder.")]) -> Non
     from gome.runs import show_run
 
     show_run(run, console)
+
+
+@runs_app.command("plot")
+def runs_plot(
+    run: Annotated[Path, typer.Argument(help="A run folder.")],
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="PNG to write (default: RUN/tree.png).")
+    ] = None,
+) -> None:
+    """Draw a run's search tree as a PNG: AIDE's tree, GoME's lineage or the built-in
+    proposer's parent links, by depth; nodes coloured by validation score (bright is better
+    whatever the metric's direction), failed ones grey with a red x, the best one ringed."""
+    from gome.plots import plot_run
+
+    console.print(f"wrote {plot_run(run, output)}", highlight=False)
 
 
 @models_app.command("list")

@@ -40,6 +40,9 @@ PACKAGE_CATALOG: dict[str, tuple[str, ...]] = {
 }
 
 GIB = 1024**3
+# The seed a script should draw its randomness from; the harness re-runs the best scripts with
+# other values before choosing the final submission (gome/final_selection.py).
+SEED_ENV = "GOME_SEED"
 
 
 @dataclass(frozen=True)
@@ -76,6 +79,10 @@ class EnvironmentInfo:
                 "a string or encode it first; select text columns with "
                 "`select_dtypes(include=['object', 'str'])`."
             )
+        lines.append(
+            f"Seed every random number generator from `int(os.environ.get('{SEED_ENV}', 0))` "
+            "(the harness re-runs the best scripts with other seeds)."
+        )
         lines.append(
             f"Hardware: {self.cpu_count} CPU cores, {self.memory_bytes / GIB:.0f} GiB RAM, "
             + ("GPU: " + "; ".join(self.gpus) if self.gpus else "no GPU")

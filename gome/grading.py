@@ -372,21 +372,36 @@ def _typed_answers(comp: Competition, answers: pd.DataFrame) -> pd.DataFrame:
         ) from exc
 
 
-def score_submission(comp: Competition, submission: pd.DataFrame, answers: pd.DataFrame) -> float:
-    """The metric value (not rounded) of a submission; raises `InvalidSubmissionError`.
+def typed_ids(comp: Competition, ids: pd.Series) -> pd.Series:
+    """An id column converted to the spec's id type, as the grader matches ids; raises
+    `InvalidSubmissionError` on a value that does not fit."""
+    return _coerce(ids, comp.submission_columns[comp.id_column], comp.id_column, check_range=True)
 
-    `submission` is read by `load_submission`; `answers` is the answers file (extra columns
-    are ignored). Checks run in this order: columns, ids (duplicated, missing, extra), values.
+
+def align_submission(
+    comp: Competition, submission: pd.DataFrame, answers: pd.DataFrame
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(answers, submission values): typed and row-aligned by id, as a metric takes them.
+
+    Checks run in this order: columns, ids (duplicated, missing, extra), values; any problem
+    raises `InvalidSubmissionError`.
     """
     _check_columns(comp, submission)
     truth = _typed_answers(comp, answers)
     id_column = comp.id_column
-    ids = _coerce(
-        submission[id_column], comp.submission_columns[id_column], id_column, check_range=True
-    )
+    ids = typed_ids(comp, submission[id_column])
     aligned = _align(truth, submission.assign(**{id_column: ids}), id_column)
     values = [c for c in comp.submission_columns if c != id_column]
-    typed = _typed(aligned, comp, values, strict=True)
+    return truth, _typed(aligned, comp, values, strict=True)
+
+
+def score_submission(comp: Competition, submission: pd.DataFrame, answers: pd.DataFrame) -> float:
+    """The metric value (not rounded) of a submission; raises `InvalidSubmissionError`.
+
+    `submission` is read by `load_submission`; `answers` is the answers file (extra columns
+    are ignored). The checks are `align_submission`'s.
+    """
+    truth, typed = align_submission(comp, submission, answers)
     metric = METRICS[comp.metric]
     score = metric(truth, typed, comp.target_columns, comp.metric_params)
     if not np.isfinite(score):

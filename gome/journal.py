@@ -18,6 +18,9 @@ from typing import Any
 from gome.direction import Direction
 
 JOURNAL_FILE = "journal.jsonl"
+# operator of the harness's re-runs of a finished trial under another GOME_SEED (parent = the
+# trial): evidence about their parent for the final selection, never candidates themselves
+FINAL_SEED = "final-seed"
 
 
 @dataclass(frozen=True)
@@ -40,11 +43,17 @@ class Trial:
     peak_rss_bytes: int = 0
     validation_score: float | None = None
     validity_message: str = ""
+    # generalisation guard (gome/guard.py): the competition metric on public train rows no
+    # trial saw the labels of, and its bootstrap standard error. Harness numbers, like the
+    # private score: never shown to agents.
+    guard_score: float | None = None
+    guard_se: float | None = None
     # integrity: reasons this trial must never be selected
     flags: tuple[str, ...] = ()
     # LLM spend of the step that produced it
     tokens: int = 0
     cost_usd: float = 0.0
+    llm_s: float = 0.0  # seconds the LLM agent spent proposing it (0 for builtin)
     started_at: str = ""
     finished_at: str = ""
 
@@ -116,9 +125,14 @@ class Journal:
         return [t for t in self.trials if not t.is_valid]
 
     def best(self, direction: Direction) -> Trial | None:
-        """The valid, unflagged trial with the best validation score (first one on ties)."""
+        """The valid, unflagged trial with the best validation score (first one on ties).
+
+        Final-seed re-runs are not candidates: they only vouch for their parent.
+        """
         best: Trial | None = None
         for trial in self.valid:
+            if trial.operator == FINAL_SEED:
+                continue
             assert trial.validation_score is not None
             if best is None or direction.is_better(
                 trial.validation_score, best.validation_score or 0.0

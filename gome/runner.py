@@ -336,10 +336,24 @@ def _bwrap_command(
     for prefix in _python_prefixes():
         mounts.bind(prefix)
     mounts.bind(public_dir)
+    for target in _link_targets(public_dir):
+        mounts.bind(target)
     mounts.bind(trial_dir, writable=True)
     args += mounts.args
     args += ["--chdir", str(trial_dir), "--", sys.executable, "-S", "-c", _LAUNCHER, str(rss_fd)]
     return [*args, str(SANDBOX_UID if sandbox.drop_uid else -1)]
+
+
+def _link_targets(public_dir: Path) -> list[Path]:
+    """Where the data folder's own symlinks point outside it, each mounted alone (read-only)
+    so the links resolve inside the sandbox: a guarded view (`gome/guard.py`) links the public
+    files it does not rewrite. Only the targets are mounted, never their folders."""
+    targets = []
+    for entry in sorted(public_dir.iterdir()):
+        target = entry.resolve()
+        if entry.is_symlink() and target.exists() and not target.is_relative_to(public_dir):
+            targets.append(target)
+    return targets
 
 
 def _check_public_dir_alone(public_dir: Path) -> None:

@@ -20,6 +20,18 @@ def _read_grade(run_dir: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
 
 
+def _kept(run_dir: Path, journal: Journal, config_id: str) -> Trial | None:
+    """The trial whose submission the run keeps (`best.json`: after the multi-seed final
+    selection it may not be the best single score); the journal's best without one."""
+    path = run_dir / "best.json"
+    if path.is_file():
+        try:
+            return journal.get(json.loads(path.read_text(encoding="utf-8"))["id"])
+        except (KeyError, json.JSONDecodeError):
+            pass
+    return journal.best(load_competition(config_id).direction)
+
+
 def _medal(grade: dict) -> str:
     for medal in ("gold", "silver", "bronze"):
         if grade.get(f"{medal}_medal"):
@@ -37,7 +49,7 @@ def list_runs(root: Path) -> list[tuple]:
         run_dir = config_path.parent
         config, _ = load_run(run_dir)
         journal = Journal(run_dir)
-        best = journal.best(load_competition(config.competition_id).direction)
+        best = _kept(run_dir, journal, config.competition_id)
         grade = _read_grade(run_dir)
         rows.append(
             (
@@ -71,7 +83,7 @@ def show_run(run_dir: Path, console: Console) -> None:
     config, elapsed = load_run(run_dir)
     comp = load_competition(config.competition_id)
     journal = Journal(run_dir)
-    best = journal.best(comp.direction)
+    best = _kept(run_dir, journal, comp.id)
     best_id = best.id if best else None
     tree = Tree(f"[bold]{run_dir.name}[/] {comp.id} · {config.agent} · {elapsed / 60:.1f} min")
     nodes: dict[str, Tree] = {}

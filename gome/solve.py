@@ -17,22 +17,26 @@ import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from gome.agent import Agent, Proposal, SearchContext
 from gome.competitions import Competition, load_competition
-from gome.environment import describe_environment
+from gome.environment import SEED_ENV, describe_environment
 from gome.errors import GomeError
+from gome.final_selection import SELECTION_FILE, choose_final, next_rerun, top_trials
 from gome.grading import CompetitionReport, grade_submission, validate_submission
+from gome.guard import DEFAULT_FRACTION, GUARD_REGRESSION, GuardScore, build_guard, guard_regressed
 from gome.integrity import check_submission, scan_code
-from gome.journal import Journal, Trial
+from gome.journal import FINAL_SEED, Journal, Trial
 from gome.llm import BudgetExceededError, LLMClient, LLMError
 from gome.runner import Limits, RunResult, isolation_mode, run_script
 
 RUN_CONFIG_FILE = "run.json"
+DEFAULT_FINAL_TOP_K = 3
+DEFAULT_FINAL_SHARE = 0.15
 MIN_TRIAL_SECONDS = 15.0
 MAX_LLM_FAILURES = 5
 LLM_FAILURE_PAUSE_S = 10.0
@@ -75,6 +79,19 @@ class SolveConfig:
     # agent settings: GoME's ablation flags (`GomeConfig` fields), AIDE's (`AideConfig` fields)
     gome: dict[str, Any] = field(default_factory=dict)
     aide: dict[str, Any] = field(default_factory=dict)
+    # share of the public train rows held out as the generalisation guard (gome/guard.py)
+    guard_fraction: float = DEFAULT_FRACTION
+    # multi-seed final selection (gome/final_selection.py): how many trials, how much budget
+    final_top_k: int = DEFAULT_FINAL_TOP_K
+    final_share: float = DEFAULT_FINAL_SHARE
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.guard_fraction <= 0.5:
+            raise GomeError("--guard-fraction must be between 0 (off) and 0.5.")
+        if self.final_top_k < 0:
+            raise GomeError("--final-top-k must be at least 0 (0: no final re-runs).")
+        if not 0.0 <= self.final_share < 1.0:
+            raise GomeError("--final-share must be at least 0 (off) and below 1.")
 
     @property
     def effective_trial_timeout_s(self) -> float:
@@ -124,6 +141,22 @@ AGENTS = ("builtin", "gome", "aide")
 LLM_AGENTS = ("gome", "aide")
 
 
+def with_selection_defaults(agent: str, **given: float | None) -> dict[str, float]:
+    """The guard and final-pick settings given (None: not given), completed per agent.
+
+    On for the LLM agents, whose scripts can overfit or leak into their own validation score;
+    off for the built-in proposer, whose catalogue scripts use leak-free CV and average seeds
+    already, and would only lose a tenth of their training rows to the guard.
+    """
+    llm = agent in LLM_AGENTS
+    defaults = {
+        "guard_fraction": DEFAULT_FRACTION if llm else 0.0,
+        "final_top_k": DEFAULT_FINAL_TOP_K if llm else 0,
+        "final_share": DEFAULT_FINAL_SHARE,
+    }
+    return defaults | {key: value for key, value in given.items() if value is not None}
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """Where LLM calls go for this session of a run (a local server's port changes per run)."""
@@ -132,6 +165,7 @@ class Endpoint:
     api_base: str | None = None
     api_key: str | None = None
     max_reply_tokens: int = MAX_REPLY_TOKENS
+    context_window: int | None = None  # a local server's n_ctx; None: litellm's, or a default
 
 
 def _llm_client(
@@ -148,6 +182,7 @@ def _llm_client(
         cache_dir=run_dir / "llm_cache",
         max_dollars=config.max_dollars,
         max_tokens=endpoint.max_reply_tokens,
+        context_window=endpoint.context_window,
         deadline=deadline,
     )
 
@@ -189,9 +224,9 @@ def make_agent(
         from baselines.aide import AideAgent, AideConfig
 
         aide_config = _settings(AideConfig, config.aide, "AIDE")
-        return AideAgent(
-            _llm_client(config, run_dir, endpoint, deadline), aide_config, run_dir=run_dir
-        )
+        seed = BuiltinProposer() if aide_config.initialisation == "builtin" else None
+        client = _llm_client(config, run_dir, endpoint, deadline)
+        return AideAgent(client, aide_config, run_dir=run_dir, seed_proposer=seed)
     raise GomeError(f"Unknown agent {config.agent!r}. Available: {', '.join(AGENTS)}.")
 
 
@@ -229,12 +264,20 @@ class SolveRun:
         self.run_dir = run_dir
         self.config = config
         self.competition: Competition = load_competition(config.competition_id)
-        self.public_dir = self.competition.public_dir(config.data_dir)
+        # trials read the guarded view; the original public data is what submissions follow
+        self.original_public_dir = self.competition.public_dir(config.data_dir)
+        run_dir.mkdir(parents=True, exist_ok=True)
+        self.guard, guard_line = build_guard(
+            self.competition, self.original_public_dir, run_dir, config.guard_fraction, config.seed
+        )
+        self.log(guard_line)
+        self.public_dir = self.guard.view_dir if self.guard else self.original_public_dir
         self.journal = Journal(run_dir)
         self.status = RunStatus(budget_s=config.budget_s, elapsed_before_s=elapsed_before_s)
         deadline = time.monotonic() + self.status.time_left_s
         self.agent = make_agent(config, run_dir, endpoint, deadline)
         self.in_flight: dict[str, Proposal] = {}
+        self.final_in_flight: set[tuple[str, int]] = set()  # (trial id, seed) being re-run
         self.llm_failures = 0
         self.fast_failures = 0
         self.lock = threading.Lock()
@@ -258,22 +301,23 @@ class SolveRun:
             fh.write(f"{_now()} {message}\n")
 
     # -- one trial --------------------------------------------------------------------------
-    def _propose(self) -> tuple[str, Proposal] | None | Retry:
+    def _propose(self) -> tuple[str, Proposal, float] | None | Retry:
         with self.lock:
-            if self.stop.is_set() or self.status.time_left_s < MIN_TRIAL_SECONDS:
+            if self.stop.is_set() or self._search_time_left() < MIN_TRIAL_SECONDS:
                 return None
-            trial_id = f"t{self._next_number:04d}"
-            self._next_number += 1
+            trial_id = self._take_trial_id()
             context = SearchContext(
                 competition=self.competition,
                 public_dir=self.public_dir,
-                history=list(self.journal.trials),
+                # final-seed re-runs are the harness's, not steps of the agent's search
+                history=[t for t in self.journal.trials if t.operator != FINAL_SEED],
                 trial_timeout_s=self._trial_timeout(),
-                time_left_s=self.status.time_left_s,
+                time_left_s=self._search_time_left(),
                 environment=describe_environment(),
                 rng=self.rng,
                 in_flight=list(self.in_flight.values()),
             )
+            proposing = time.monotonic()
             try:
                 proposal = self.agent.propose(context)
             except BudgetExceededError as exc:
@@ -290,22 +334,63 @@ class SolveRun:
                     return None
                 return RETRY
             self.llm_failures = 0
+            # the LLM agents' time in `propose` is their model calls; the built-in one has none
+            llm_s = time.monotonic() - proposing if self.config.agent in LLM_AGENTS else 0.0
             self.status.running[trial_id] = proposal.operator
             self.in_flight[trial_id] = proposal
-            return trial_id, proposal
+            return trial_id, proposal, llm_s
 
-    def _trial_timeout(self) -> float:
-        return max(1.0, min(self.config.effective_trial_timeout_s, self.status.time_left_s))
+    def _take_trial_id(self) -> str:
+        """The next unused trial id (call with the lock held)."""
+        trial_id = f"t{self._next_number:04d}"
+        self._next_number += 1
+        return trial_id
+
+    def _trial_timeout(self, *, final: bool = False) -> float:
+        """A trial's wall-clock cap; a search trial must end before the final reserve."""
+        left = self.status.time_left_s if final else self._search_time_left()
+        return max(1.0, min(self.config.effective_trial_timeout_s, left))
 
     def run_one(self) -> Trial | None:
-        """Propose, execute, audit and journal one trial; None when the budget is spent."""
-        proposed = self._propose()
-        while proposed is RETRY:
-            self.stop.wait(LLM_FAILURE_PAUSE_S)
+        """Propose, execute, audit and journal one trial; None when the budget is spent.
+
+        In the final share of the budget it re-runs the best trials with other seeds instead,
+        once there is a valid trial to re-run (`gome/final_selection.py`).
+        """
+        if not self._final_phase():
             proposed = self._propose()
-        if proposed is None or isinstance(proposed, Retry):
-            return None
-        trial_id, proposal = proposed
+            while proposed is RETRY:
+                self.stop.wait(LLM_FAILURE_PAUSE_S)
+                proposed = self._propose()
+            if isinstance(proposed, tuple):
+                trial_id, proposal, llm_s = proposed
+                return self._execute(trial_id, proposal, llm_s=llm_s)
+            if not self._final_phase():
+                return None
+        return self._final_step()
+
+    def _final_step(self) -> Trial | None:
+        """The next final-seed re-run that fits; None when none is left (or on stop)."""
+        with self.lock:
+            if self.stop.is_set():
+                return None
+            rerun = next_rerun(
+                self.journal.trials,
+                self.competition.direction,
+                self.config.final_top_k,
+                self.status.time_left_s,
+                self.final_in_flight,
+            )
+            if rerun is None:
+                self.log("final phase: no re-run left that fits in the time left")
+                return None
+            self.final_in_flight.add((rerun[0].id, rerun[1]))
+        return self._rerun(*rerun)
+
+    def _execute(
+        self, trial_id: str, proposal: Proposal, *, llm_s: float = 0.0, seed: int = 0
+    ) -> Trial:
+        """Run a proposal's script in the sandbox with `GOME_SEED=seed`; audit and journal it."""
         trial_dir = self.run_dir / "trials" / trial_id
         if trial_dir.exists():  # left by a trial in flight when an earlier session was killed
             shutil.rmtree(trial_dir)
@@ -314,7 +399,7 @@ class SolveRun:
         script.write_text(proposal.code, encoding="utf-8")
         started_at = _now()
         limits = Limits(
-            timeout_s=self._trial_timeout(),
+            timeout_s=self._trial_timeout(final=proposal.operator == FINAL_SEED),
             gpu=self.config.gpu,
             **({"memory_bytes": self.config.memory_bytes} if self.config.memory_bytes else {}),
         )
@@ -324,9 +409,10 @@ class SolveRun:
             self.public_dir,
             limits,
             validate=self._validator(),
+            env={SEED_ENV: str(seed)},
             cancel=self.stop,
         )
-        trial = self._record(trial_id, proposal, script, result, started_at)
+        trial = self._record(trial_id, proposal, script, result, started_at, llm_s)
         self._back_off_after(trial)
         return trial
 
@@ -341,16 +427,27 @@ class SolveRun:
 
     def _validator(self) -> Callable[[Path], tuple[bool, str]]:
         def validate(path: Path) -> tuple[bool, str]:
+            if self.guard is not None:
+                self.guard.separate(path)  # the real submission, without the guard rows
             return validate_submission(self.competition, path, self.config.data_dir)
 
         return validate
 
     def _record(
-        self, trial_id: str, proposal: Proposal, script: Path, result: RunResult, started_at: str
+        self,
+        trial_id: str,
+        proposal: Proposal,
+        script: Path,
+        result: RunResult,
+        started_at: str,
+        llm_s: float,
     ) -> Trial:
         flags = scan_code(proposal.code, self.competition)
         if result.submission_path is not None and result.submission_path.is_file():
-            flags += check_submission(result.submission_path, self.competition, self.public_dir)
+            flags += check_submission(
+                result.submission_path, self.competition, self.original_public_dir
+            )
+        guard = self._guard_score(trial_id, result)
         trial = Trial(
             id=trial_id,
             parent_ids=proposal.parent_ids,
@@ -365,9 +462,12 @@ class SolveRun:
             peak_rss_bytes=result.peak_rss_bytes,
             validation_score=result.validation_score,
             validity_message=result.validity_message or "",
+            guard_score=guard.score if guard else None,
+            guard_se=guard.se if guard else None,
             flags=tuple(flags),
             tokens=proposal.tokens,
             cost_usd=proposal.cost_usd,
+            llm_s=round(llm_s, 3),
             started_at=started_at,
             finished_at=_now(),
         )
@@ -377,6 +477,8 @@ class SolveRun:
                 self.status.running.pop(trial_id, None)
                 self.in_flight.pop(trial_id, None)
                 return trial
+            if self._guard_regression(trial):
+                trial = replace(trial, flags=(*trial.flags, GUARD_REGRESSION))
             self.journal.append(trial)
             self.status.running.pop(trial_id, None)
             self.in_flight.pop(trial_id, None)
@@ -387,15 +489,50 @@ class SolveRun:
             self.save_config()
         return trial
 
+    def _guard_score(self, trial_id: str, result: RunResult) -> GuardScore | None:
+        """The guard rows' score of a trial that ran cleanly (None: guard off, or no score)."""
+        if self.guard is None or str(result.label) != "ok":
+            return None
+        try:
+            return self.guard.score(self.run_dir / "trials" / trial_id)
+        except GomeError as exc:
+            self.log(f"guard: no score for {trial_id}: {exc}")
+            return None
+
+    def _guard_regression(self, trial: Trial) -> bool:
+        """A first run that beats the best on validation but is worse on the guard by more
+        than the guard's noise (`guard_regressed`): its gain did not carry over."""
+        if trial.operator == FINAL_SEED or not trial.is_valid or self.status.best_trial is None:
+            return False
+        best = self.journal.get(self.status.best_trial)
+        direction = self.competition.direction
+        assert trial.validation_score is not None and best.validation_score is not None
+        if not direction.is_better(trial.validation_score, best.validation_score):
+            return False
+        regressed = guard_regressed(
+            trial.guard_score, trial.guard_se, best.guard_score, best.guard_se, direction
+        )
+        if regressed:
+            self.log(
+                f"guard-regression: {trial.id} beats {best.id} on validation "
+                f"({trial.validation_score:.6g} vs {best.validation_score:.6g}) but not on the "
+                f"guard ({trial.guard_score:.6g} vs {best.guard_score:.6g}, "
+                f"se {trial.guard_se or 0:.3g}/{best.guard_se or 0:.3g}): not promoted"
+            )
+        return regressed
+
     def _maybe_promote(self, trial: Trial) -> None:
         """Keep `<run>/submission.csv` and `best_solution.py` at the best valid trial."""
-        if not trial.is_valid or trial.validation_score is None:
+        if not trial.is_valid or trial.validation_score is None or trial.operator == FINAL_SEED:
             return
         best = self.status.best_score
         if best is not None and not self.competition.direction.is_better(
             trial.validation_score, best
         ):
             return
+        self._promote(trial)
+
+    def _promote(self, trial: Trial) -> None:
         trial_dir = self.run_dir / "trials" / trial.id
         _atomic_copy(trial_dir / "submission.csv", self.run_dir / "submission.csv")
         _atomic_copy(trial_dir / "solution.py", self.run_dir / "best_solution.py")
@@ -421,7 +558,57 @@ class SolveRun:
                     trial = future.result()
                     if trial is not None and not self.stop.is_set():
                         futures.add(pool.submit(self.run_one))
+        self._finalise()
         self.save_config()
+
+    # -- final selection ----------------------------------------------------------------------
+    def _final_reserve_s(self) -> float:
+        """The budget's last `final_share`, kept for re-running the best trials; 0 while
+        there is no valid trial to re-run (the search may then use it all)."""
+        cfg = self.config
+        if cfg.final_top_k <= 0 or not top_trials(
+            self.journal.trials, self.competition.direction, 1
+        ):
+            return 0.0
+        return cfg.final_share * cfg.budget_s
+
+    def _search_time_left(self) -> float:
+        """What the agent's search has left: the budget less the final reserve."""
+        return max(0.0, self.status.time_left_s - self._final_reserve_s())
+
+    def _final_phase(self) -> bool:
+        """Re-runs start once the search can no longer start a trial before the reserve."""
+        return self._final_reserve_s() > 0 and self._search_time_left() < MIN_TRIAL_SECONDS
+
+    def _rerun(self, parent: Trial, seed: int) -> Trial:
+        """`parent`'s script again under `GOME_SEED=seed`, journaled as a final-seed trial."""
+        proposal = Proposal(
+            code=(self.run_dir / parent.code_path).read_text(encoding="utf-8"),
+            operator=FINAL_SEED,
+            hypothesis=f"{parent.id} re-run with {SEED_ENV}={seed}",
+            parent_ids=(parent.id,),
+            recipe={"seed": seed},
+        )
+        with self.lock:
+            trial_id = self._take_trial_id()
+            self.status.running[trial_id] = FINAL_SEED
+        try:
+            return self._execute(trial_id, proposal, seed=seed)
+        finally:
+            with self.lock:
+                self.final_in_flight.discard((parent.id, seed))
+
+    def _finalise(self) -> None:
+        """Promote the multi-seed pick (`choose_final`, from the journal alone)."""
+        if self.config.final_top_k <= 0:
+            return
+        choice = choose_final(self.journal.trials, self.competition.direction)
+        if choice is None:
+            return
+        _atomic_write_text(self.run_dir / SELECTION_FILE, json.dumps(choice.to_dict(), indent=2))
+        self.log(f"final selection: {choice.reason}")
+        if choice.chosen is not None:  # also re-kept after a resume: the files follow the pick
+            self._promote(choice.chosen)
 
     def grade(self) -> CompetitionReport:
         """Grade the best submission against the private answers (never shown to the agent)."""
@@ -442,4 +629,6 @@ def load_run(run_dir: Path) -> tuple[SolveConfig, float]:
     if not path.is_file():
         raise GomeError(f"{run_dir} is not a gome run folder (no {RUN_CONFIG_FILE}).")
     payload = json.loads(path.read_text(encoding="utf-8"))
+    # a run started before the guard existed keeps the data view its trials had
+    payload["config"].setdefault("guard_fraction", 0.0)
     return SolveConfig(**payload["config"]), float(payload.get("elapsed_s", 0.0))

@@ -16,6 +16,7 @@ from rich.table import Table
 
 from gome.competitions import load_competition
 from gome.errors import GomeError
+from gome.optimizer.config import with_scaffolding_defaults
 from gome.runner import isolation_mode
 from gome.solve import (
     LLM_AGENTS,
@@ -26,6 +27,7 @@ from gome.solve import (
     SolveRun,
     load_run,
     new_run_dir,
+    with_selection_defaults,
 )
 
 
@@ -40,7 +42,7 @@ def agent_title(config: SolveConfig) -> str:
     return config.agent
 
 
-def _budget_seconds(hours: float | None, minutes: float | None) -> float | None:
+def budget_seconds(hours: float | None, minutes: float | None) -> float | None:
     if hours is not None and minutes is not None:
         raise GomeError("Give either --hours or --minutes, not both.")
     if hours is not None:
@@ -111,8 +113,13 @@ def run_solve(
     run_dir: Path | None,
     resume: Path | None,
     data_dir: Path | None,
-) -> None:
-    budget = _budget_seconds(hours, minutes)
+    guard_fraction: float | None = None,
+    final_top_k: int | None = None,
+    final_share: float | None = None,
+) -> SolveRun:
+    """One `gome solve` (also each run of `gome compare`); the finished run, `interrupted`
+    set when Ctrl-C cut its search short."""
+    budget = budget_seconds(hours, minutes)
     if resume is not None:
         config, elapsed = load_run(resume)
         if budget is not None:
@@ -135,13 +142,19 @@ def run_solve(
             model=model,
             api_base=api_base,
             max_dollars=max_dollars,
-            gome=gome_settings if agent == "gome" else {},
-            aide=aide_settings if agent == "aide" else {},
+            gome=with_scaffolding_defaults(gome_settings, model) if agent == "gome" else {},
+            aide=with_scaffolding_defaults(aide_settings, model) if agent == "aide" else {},
             gpu=gpu,
             workers=workers,
             seed=seed,
             data_dir=str(data_dir) if data_dir else None,
             trial_timeout_s=trial_timeout,
+            **with_selection_defaults(
+                agent,
+                guard_fraction=guard_fraction,
+                final_top_k=final_top_k,
+                final_share=final_share,
+            ),
         )
         elapsed = 0.0
         folder = run_dir or new_run_dir(config)
@@ -159,6 +172,7 @@ def run_solve(
     with _model_session(config, console) as (config, endpoint):
         run = SolveRun(folder, config, elapsed_before_s=elapsed, endpoint=endpoint)
         _search_and_grade(run, config, console, folder, resumed=resume is not None)
+    return run
 
 
 @contextlib.contextmanager
@@ -184,7 +198,9 @@ def _model_session(
             return
         model_name = f"{LOCAL}:{handle.local_name}" if handle.local_name else handle.model
         max_tokens = LOCAL_MAX_REPLY_TOKENS if handle.is_local else MAX_REPLY_TOKENS
-        endpoint = Endpoint(handle.model, handle.api_base, handle.api_key, max_tokens)
+        endpoint = Endpoint(
+            handle.model, handle.api_base, handle.api_key, max_tokens, handle.context_window
+        )
         yield replace(config, model=model_name), endpoint
 
 

@@ -153,3 +153,31 @@ def test_proposals_in_flight_shape_the_tree(run: Run) -> None:
     agent, _ = agent_for(run, [script_reply(SCRIPT)], num_drafts=1, debug_prob=1)
     proposal = agent.propose(run.context(in_flight=in_flight))
     assert proposal.operator == "draft"  # t0001 is already being debugged
+
+
+def test_scaffolding_seeds_the_first_draft_and_improves_one_slot(run: Run) -> None:
+    from gome.proposers.builtin import BuiltinProposer
+    from tests.test_slots import slot_reply
+
+    client = ScriptedClient([])
+    config = AideConfig(initialisation="builtin", edit_mode="slot", static_checks=True)
+    agent = AideAgent(client, config, run_dir=run.dir, seed_proposer=BuiltinProposer())
+    seeded = agent.propose(run.context())
+    assert (seeded.operator, seeded.recipe["step"], client.calls) == ("draft", "init-builtin", [])
+    assert "def add_features" in seeded.code and seeded.recipe["seed"]["agent"] == "builtin"
+    add(run, seeded.code, "draft", score=0.8)
+    good = "    frame['x1x2'] = frame['x1'] * frame['x2']\n    return frame"
+    client = ScriptedClient([slot_reply(good)])
+    config = dataclasses.replace(config, num_drafts=1)
+    agent = AideAgent(client, config, run_dir=run.dir, seed_proposer=BuiltinProposer())
+    proposal = agent.propose(run.context())
+    assert proposal.operator == "improve" and "frame['x1x2']" in proposal.code
+    assert (proposal.recipe["slot"], proposal.recipe["static_checks"]) == (
+        "add_features",
+        [{"problems": []}],
+    )
+    prompt = client.prompt(0)
+    assert "exactly one atomic change" in prompt and "rewriting `add_features`" in prompt
+    assert "def build_features" not in prompt
+    with pytest.raises(ValueError, match="seed_proposer"):
+        AideAgent(client, config)

@@ -142,7 +142,23 @@ def test_greedy_improves_the_best_good_node_in_the_competition_direction() -> No
 
 
 def test_config_validates_and_records_itself() -> None:
-    assert AideConfig().as_recipe() == {"num_drafts": 5, "debug_prob": 0.5, "max_debug_depth": 3}
-    for bad in ({"num_drafts": 0}, {"debug_prob": 1.5}, {"max_debug_depth": -1}):
+    assert AideConfig().as_recipe() == {
+        "num_drafts": 5,
+        "debug_prob": 0.5,
+        "max_debug_depth": 3,
+        # no scaffolding by default: plain AIDE
+        "initialisation": "draft",
+        "edit_mode": "full",
+        "static_checks": False,
+        "static_repairs": 2,
+        "max_prompt_tokens": None,
+    }
+    for bad in (
+        {"num_drafts": 0},
+        {"debug_prob": 1.5},
+        {"max_debug_depth": -1},
+        {"edit_mode": "diff"},
+        {"static_repairs": -1},
+    ):
         with pytest.raises(ValueError):
             AideConfig(**bad)

@@ -134,6 +134,24 @@ def test_no_model_and_no_key_means_local(
         resolve_model("local:nope")
 
 
+def test_local_model_already_served_elsewhere_is_neither_fetched_nor_started(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`--model local:NAME --api-base URL`: a bench's shared server or `gome models serve`."""
+
+    def no_pull(name: str, console=None) -> Path:
+        raise AssertionError("nothing may be fetched")
+
+    monkeypatch.setattr(resolve, "pull", no_pull)
+    handle = resolve_model("local:qwen2.5-coder-0.5b", api_base="http://127.0.0.1:9/v1")
+    assert handle.is_local and handle.server is None
+    assert (handle.api_base, handle.api_key) == ("http://127.0.0.1:9/v1", LOCAL_API_KEY)
+    assert handle.model == f"openai/{catalogue.get_spec(SMALL).served_name}"
+    assert handle.context_window and handle.context_window > 0
+    with handle:  # nothing to start or stop
+        pass
+
+
 def test_local_model_that_cannot_be_fetched_raises(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
+
+from gome.guard import GUARD_REGRESSION
 from gome.journal import Trial
 from gome.optimizer.acceptance import Candidate, count_code_lines, decide
 
@@ -82,3 +85,33 @@ def test_tie_goes_to_the_simpler_and_faster_script() -> None:
 
 def test_code_lines_ignore_blanks_and_comments() -> None:
     assert count_code_lines("import os\n\n# note\n  # indented note\nx = 1  # tail\n") == 2
+
+
+def _guarded(candidate: Candidate, score: float | None, se: float = 0.01) -> Candidate:
+    trial = dataclasses.replace(candidate.trial, guard_score=score, guard_se=se)
+    return Candidate(trial, candidate.code_lines)
+
+
+GUARDED_INCUMBENT = _guarded(INCUMBENT, 0.80)
+
+
+def test_win_whose_guard_score_regresses_is_rejected_at_the_guard_stage() -> None:
+    regressed = _guarded(_candidate(0.85), 0.70)  # validation up, guard down by 7 se
+    decision = decide(regressed, GUARDED_INCUMBENT, higher_is_better=True)
+    assert (decision.accepted, decision.stage, decision.improved) == (False, "guard", False)
+    assert decision.reason == GUARD_REGRESSION
+    assert "0.7" not in decision.reason  # reasons reach prompts: no guard numbers
+    tie_break = _guarded(_candidate(0.8, lines=40), 0.70)
+    assert decide(tie_break, GUARDED_INCUMBENT, higher_is_better=True).stage == "guard"
+    # ablations: the guard stage off, or staging off, leave validation alone to decide
+    assert decide(regressed, GUARDED_INCUMBENT, higher_is_better=True, guard=False).accepted
+    assert decide(regressed, GUARDED_INCUMBENT, higher_is_better=True, staged=False).accepted
+
+
+def test_guard_within_its_noise_or_missing_does_not_veto() -> None:
+    noisy = _guarded(_candidate(0.85), 0.78)  # 0.02 drop < 2 * sqrt(2) * 0.01
+    assert decide(noisy, GUARDED_INCUMBENT, higher_is_better=True).improved
+    assert decide(_candidate(0.85), GUARDED_INCUMBENT, higher_is_better=True).improved
+    lower = _guarded(_candidate(0.75), 0.90)  # lower is better: the guard went up, i.e. worse
+    decision = decide(lower, GUARDED_INCUMBENT, higher_is_better=False)
+    assert (decision.accepted, decision.stage) == (False, "guard")

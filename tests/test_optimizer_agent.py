@@ -50,9 +50,11 @@ class ScriptedClient:
     def __init__(self, replies: Sequence[str]) -> None:
         self.replies = list(replies)
         self.calls: list[tuple[str, list[dict]]] = []
+        self.kwargs: list[dict[str, object]] = []  # extra arguments of each call (temperature)
 
-    def complete(self, messages: list[dict], *, purpose: str = "") -> LLMReply:
+    def complete(self, messages: list[dict], *, purpose: str = "", **kwargs: object) -> LLMReply:
         self.calls.append((purpose, messages))
+        self.kwargs.append(kwargs)
         return LLMReply(
             text=self.replies.pop(0),
             model="scripted",

@@ -13,20 +13,21 @@ from gome.llm import MalformedReplyError, NoCodeBlockError
 from gome.optimizer.agent import failure_script
 from gome.optimizer.data_preview import preview_data
 from gome.optimizer.patches import PatchError
-from gome.optimizer.prompts import check_script, parse_script_reply
+from gome.optimizer.prompts import EditTarget, check_script, parse_script_reply
 from tests.conftest import TOY_ID
 
 SCRIPT = "x = 1\nprint(f'validation_score: {x}')\n"
 
 
 def test_full_reply_gives_sketch_and_script() -> None:
-    reply = parse_script_reply(f"Use x = 1.\nThen print.\n```python\n{SCRIPT}```\nDone.", "full")
+    text = f"Use x = 1.\nThen print.\n```python\n{SCRIPT}```\nDone."
+    reply = parse_script_reply(text, EditTarget("full"))
     assert reply.sketch == "Use x = 1.\nThen print." and reply.code == SCRIPT
 
 
 def test_patch_reply_is_applied_to_the_parent() -> None:
     text = "Bump x.\n```\n<<<<<<< SEARCH\nx = 1\n=======\nx = 2\n>>>>>>> REPLACE\n```"
-    reply = parse_script_reply(text, "patch", SCRIPT)
+    reply = parse_script_reply(text, EditTarget("patch", SCRIPT))
     assert reply.code == SCRIPT.replace("x = 1", "x = 2") and reply.sketch == "Bump x."
 
 
@@ -47,7 +48,7 @@ def test_patch_reply_is_applied_to_the_parent() -> None:
 )
 def test_unusable_script_replies_raise(text: str, mode: str, error: type, match: str) -> None:
     with pytest.raises(error, match=match):
-        parse_script_reply(text, mode, SCRIPT)  # type: ignore[arg-type]
+        parse_script_reply(text, EditTarget(mode, SCRIPT))  # type: ignore[arg-type]
 
 
 def test_check_script_accepts_a_valid_script() -> None:

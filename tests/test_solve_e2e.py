@@ -81,5 +81,10 @@ def test_kill_9_then_resume_loses_and_reruns_nothing(toy_competition, tmp_path: 
     ids = [t["id"] for t in after]
     assert len(ids) == len(set(ids)), "a trial id was reused"
     old_code = {t["code_hash"] for t in before}
-    assert not [t for t in new if t["code_hash"] in old_code], "a finished trial was rerun"
+    proposed = [t for t in new if t["operator"] != "final-seed"]  # seed re-runs are by design
+    assert not [t for t in proposed if t["code_hash"] in old_code], "a finished trial was rerun"
+    seeds = [
+        (t["parent_ids"][0], t["recipe"]["seed"]) for t in after if t["operator"] == "final-seed"
+    ]
+    assert len(seeds) == len(set(seeds)), "a final-seed re-run was done twice"
     assert (run_dir / "grade.json").is_file()

@@ -21,29 +21,45 @@ review call is needed for a fair comparison.
 A reply with no usable code block is retried once with the problem stated; if the retry fails
 too, the step becomes a `malformed-reply` trial whose script exits at once with the reason
 (as in GoME), and the policy never picks such a node for debugging.
+
+Scaffolding (`AideConfig` shares GoME's `Scaffolding` fields and flags): `initialisation=
+"builtin"` seeds the first draft with the built-in proposer's script; `edit_mode` "slot" or
+"patch" makes improve and debug rewrite one slot function of a built-in parent or patch the
+parent; `static_checks` runs every script through GoME's checks and bounded repairs
+(`gome.optimizer.coding.write_script`). With the defaults (LLM drafts, whole scripts, no
+checks) this is plain AIDE, which runs whatever the model wrote.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
 from baselines.aide.policy import AideConfig, Decision, choose_step
 from baselines.aide.prompts import (
-    AideReply,
     debug_messages,
     describe_outcome,
     draft_messages,
     improve_messages,
+    memory_variants,
     parse_reply,
-    render_memory,
 )
-from gome.agent import Proposal, SearchContext
+from gome.agent import Agent, Proposal, SearchContext
 from gome.journal import Trial
-from gome.llm import MalformedReplyError
-from gome.optimizer.agent import CompletionClient, Spend, failure_script
+from gome.optimizer.agent import failure_script
+from gome.optimizer.budget import PromptBudget
+from gome.optimizer.coding import (
+    Caller,
+    CompletionClient,
+    Spend,
+    StepFailedError,
+    write_script,
+)
+from gome.optimizer.data_preview import DataPreview
 from gome.optimizer.evidence import CodeStore
-from gome.optimizer.prompts import Briefing, Messages, retry_message
+from gome.optimizer.prompts import Briefing, EditTarget, Messages, ScriptReply
+from gome.optimizer.slots import SLOTS
 from gome.optimizer.trace import MALFORMED_STEP
 
 AGENT_NAME = "aide"
@@ -52,7 +68,8 @@ MAX_HYPOTHESIS_CHARS = 500
 
 class AideAgent:
     """AIDE's draft / debug / improve search. `client` is an `LLMClient` (or anything with its
-    `complete`); `run_dir` lets the agent read trial code and output of a resumed run."""
+    `complete`); `run_dir` lets the agent read trial code and output of a resumed run;
+    `seed_proposer` (the built-in proposer) is required for `initialisation="builtin"`."""
 
     name = AGENT_NAME
 
@@ -62,73 +79,105 @@ class AideAgent:
         config: AideConfig | None = None,
         *,
         run_dir: Path | None = None,
+        seed_proposer: Agent | None = None,
     ) -> None:
         self.client = client
         self.config = config or AideConfig()
+        if self.config.initialisation == "builtin" and seed_proposer is None:
+            raise ValueError("initialisation='builtin' needs a seed_proposer")
+        self.seed_proposer = seed_proposer
         self.store = CodeStore(run_dir)
-        self._previews: dict[Path, str] = {}
+        self.prompt_budget = PromptBudget.for_client(client, self.config.max_prompt_tokens)
+        self._previews: dict[Path, DataPreview] = {}
 
     def propose(self, context: SearchContext) -> Proposal:
         tree = [t for t in context.history if t.agent == self.name]
+        pending = [p.parent_ids for p in context.in_flight]
         decision = choose_step(
-            tree,
-            self.config,
-            context.competition.direction,
-            context.rng,
-            pending=[p.parent_ids for p in context.in_flight],
+            tree, self.config, context.competition.direction, context.rng, pending=pending
         )
-        messages = self._messages(decision, tree, context)
-        spend = Spend()
-        try:
-            reply = self._ask(decision.operator, messages, spend)
-        except MalformedReplyError as exc:
-            proposal = self._proposal(
-                decision,
-                failure_script(decision.operator, str(exc)),
-                f"{decision.operator} step",
-                spend,
-                operator=MALFORMED_STEP,
-                notes={"failure": str(exc)},
-            )
+        first_root = not any(not t.parent_ids for t in tree) and all(pending)
+        if decision.operator == "draft" and first_root and self.seed_proposer is not None:
+            proposal = self._seed(decision, context)
         else:
-            proposal = self._proposal(
-                decision, reply.code, reply.plan, spend, notes={"plan": reply.plan}
-            )
+            proposal = self._coding_step(decision, tree, context)
         self.store.remember(proposal.code)
         return proposal
 
+    def _seed(self, decision: Decision, context: SearchContext) -> Proposal:
+        """The first draft is the built-in proposer's script (no model call)."""
+        assert self.seed_proposer is not None
+        seeded = self.seed_proposer.propose(context)
+        seed = {"agent": self.seed_proposer.name, "recipe": seeded.recipe}
+        notes = {"plan": seeded.hypothesis, "seed": seed, "step": "init-builtin"}
+        return self._proposal(decision, seeded.code, seeded.hypothesis, Spend(), notes=notes)
+
+    def _coding_step(
+        self, decision: Decision, tree: list[Trial], context: SearchContext
+    ) -> Proposal:
+        briefing = Briefing.from_context(context, self._previews, self.prompt_budget)
+        target = self._target(decision, tree)
+        messages = self._messages(decision, target, tree, briefing)
+        caller = Caller(self.client, AGENT_NAME)
+        notes: dict[str, Any] = {}
+        try:
+            reply = self._write(caller, decision.operator, messages, target, briefing, notes)
+        except StepFailedError as failure:
+            notes.update(failed_stage=failure.stage, failure=failure.reason)
+            return self._proposal(
+                decision,
+                failure_script(failure.stage, failure.reason),
+                f"{decision.operator} step",
+                caller.spend,
+                operator=MALFORMED_STEP,
+                notes=notes,
+            )
+        notes["plan"] = reply.sketch
+        return self._proposal(decision, reply.code, reply.sketch, caller.spend, notes=notes)
+
     # -- prompts -----------------------------------------------------------------------------------
-    def _messages(self, decision: Decision, tree: list[Trial], context: SearchContext) -> Messages:
-        briefing = Briefing.from_context(context, self._previews)
+    def _target(self, decision: Decision, tree: list[Trial]) -> EditTarget:
+        """What the step edits. In slot mode an improve step rewrites the slot its tree has
+        edited least (features first), a debug step the slot the failed node changed."""
+        if decision.parent is None:
+            return EditTarget("full")
+        code = self.store.code_of(decision.parent)
+        if decision.operator == "debug":
+            about = str(decision.parent.recipe.get("slot", ""))
+        else:
+            edited = Counter(t.recipe.get("slot") for t in tree)
+            about = min(SLOTS, key=lambda name: edited[name])
+        return EditTarget.resolve(self.config.edit_mode, code, about)
+
+    def _messages(
+        self, decision: Decision, target: EditTarget, tree: list[Trial], briefing: Briefing
+    ) -> Messages:
         parent = decision.parent
+        memory = memory_variants([t for t in tree if t.is_valid])
         if decision.operator == "draft":
-            return draft_messages(briefing, self._memory(tree))
+            return draft_messages(briefing, memory)
         assert parent is not None
-        code = self.store.code_of(parent)
         if decision.operator == "debug":
             outcome = describe_outcome(parent)
-            return debug_messages(briefing, code, outcome, self.store.output_of(parent))
+            return debug_messages(briefing, target, outcome, self.store.output_of(parent))
         summary = f"{parent.id}, validation score {parent.validation_score:.6g}"
-        return improve_messages(briefing, code, summary, self._memory(tree))
-
-    @staticmethod
-    def _memory(tree: list[Trial]) -> str:
-        return render_memory([t for t in tree if t.is_valid])
+        return improve_messages(briefing, target, summary, memory)
 
     # -- the model call ----------------------------------------------------------------------------
-    def _ask(self, operator: str, messages: Messages, spend: Spend) -> AideReply:
-        """Call and parse; a malformed reply is retried once with the problem stated."""
-        reply = self._call(operator, messages, spend)
-        try:
-            return parse_reply(reply)
-        except MalformedReplyError as exc:
-            messages = messages + retry_message(reply, str(exc))
-        return parse_reply(self._call(operator, messages, spend))
-
-    def _call(self, operator: str, messages: Messages, spend: Spend) -> str:
-        reply = self.client.complete(messages, purpose=f"aide:{operator}")
-        spend.add(reply)
-        return reply.text
+    def _write(
+        self,
+        caller: Caller,
+        operator: str,
+        messages: Messages,
+        target: EditTarget,
+        briefing: Briefing,
+        notes: dict[str, Any],
+    ) -> ScriptReply:
+        """The step's script. Plain AIDE (whole scripts, no static checks) runs whatever the
+        model wrote; otherwise the script goes through the shared checks and repairs."""
+        if target.mode == "full" and not self.config.static_checks:
+            return caller.parsed(operator, messages, parse_reply)
+        return write_script(caller, operator, messages, target, briefing, self.config, notes)
 
     # -- the proposal ------------------------------------------------------------------------------
     def _proposal(

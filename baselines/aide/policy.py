@@ -27,20 +27,24 @@ from typing import Any, Literal
 
 from gome.direction import Direction
 from gome.journal import Trial
+from gome.optimizer.config import Scaffolding
 from gome.optimizer.trace import MALFORMED_STEP
 
 Operator = Literal["draft", "improve", "debug"]
 
 
 @dataclass(frozen=True)
-class AideConfig:
-    """AIDE's search settings; the defaults are aideml's."""
+class AideConfig(Scaffolding):
+    """AIDE's search settings; the defaults are aideml's, with no scaffolding (plain AIDE
+    checks nothing before it runs a script)."""
 
+    static_checks: bool = False
     num_drafts: int = 5
     debug_prob: float = 0.5
     max_debug_depth: int = 3
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.num_drafts < 1:
             raise ValueError("num_drafts must be at least 1")
         if not 0.0 <= self.debug_prob <= 1.0:

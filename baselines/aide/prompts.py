@@ -9,20 +9,36 @@ Written from the AIDE paper's description of its operators:
 The facts every prompt restates (task, data preview, the script's rules: ./input, the
 submission, the metric line, remaining time, per-trial limit, environment) come from GoME's
 `Briefing`, so both agents see the same task text and only the search differs. A reply is a
-plan in prose followed by one fenced python block.
+plan in prose followed by one fenced python block. With the shared scaffolding (`Scaffolding`)
+in slot mode, improve and debug show and ask for one slot function of a built-in parent; every
+prompt fits the briefing's token budget, cut in GoME's order (`prompts.fit_conversation`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from gome.journal import Trial
 from gome.llm import extract_code
-from gome.optimizer.prompts import Briefing, Messages
+from gome.optimizer.prompts import (
+    PATCH_REPLY,
+    TRIM_HISTORY,
+    Briefing,
+    Cut,
+    EditTarget,
+    Messages,
+    ScriptReply,
+    Section,
+    fit_conversation,
+    output_cut,
+    slot_facts,
+    slot_reply,
+    slot_section,
+)
 
 MAX_PLAN_CHARS = 1500
 MEMORY_NODES = 20  # most recent good nodes shown; bounds the prompt on long runs
+SHORT_MEMORY_NODES = 5  # what the memory keeps when a prompt must shrink
 
 SYSTEM = (
     "You are a Kaggle grandmaster taking part in a competition. You write complete, runnable "
@@ -34,9 +50,11 @@ REPLY_FORMAT = (
 )
 
 
-def _conversation(*sections: str) -> Messages:
-    body = "\n\n".join(s for s in sections if s)
-    return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": body}]
+def _conversation(briefing: Briefing, *sections: Section | list[Section]) -> Messages:
+    flat: list[Section] = []
+    for section in sections:
+        flat += section if isinstance(section, list) else [section]
+    return fit_conversation(SYSTEM, briefing.budget, flat)
 
 
 def _code_block(code: str) -> str:
@@ -47,9 +65,9 @@ def _score(trial: Trial) -> str:
     return "none" if trial.validation_score is None else f"{trial.validation_score:.6g}"
 
 
-def render_memory(good_nodes: Sequence[Trial]) -> str:
+def render_memory(good_nodes: Sequence[Trial], limit: int = MEMORY_NODES) -> str:
     """Earlier good nodes' plans and validation scores, oldest first."""
-    shown = list(good_nodes[-MEMORY_NODES:])
+    shown = list(good_nodes[-limit:]) if limit else []
     lines = []
     if len(good_nodes) > len(shown):
         lines.append(f"({len(good_nodes) - len(shown)} earlier good solutions not shown)")
@@ -59,14 +77,22 @@ def render_memory(good_nodes: Sequence[Trial]) -> str:
     return "\n".join(lines)
 
 
-def _memory_section(memory: str) -> str:
-    if not memory:
-        return ""
-    return (
-        "# Memory: earlier solutions that worked\n"
-        f"{memory}\n"
-        "Do not repeat a design listed here; learn from what scored well."
-    )
+def memory_variants(good_nodes: Sequence[Trial]) -> tuple[str, ...]:
+    """The memory with the latest `MEMORY_NODES` good nodes, then fewer, then none."""
+    return tuple(render_memory(good_nodes, n) for n in (MEMORY_NODES, SHORT_MEMORY_NODES, 0))
+
+
+def _memory_section(memory: Sequence[str]) -> Cut:
+    def section(text: str) -> str:
+        if not text:
+            return ""
+        return (
+            "# Memory: earlier solutions that worked\n"
+            f"{text}\n"
+            "Do not repeat a design listed here; learn from what scored well."
+        )
+
+    return Cut(tuple(section(text) for text in memory), TRIM_HISTORY)
 
 
 def describe_outcome(trial: Trial) -> str:
@@ -84,7 +110,7 @@ def describe_outcome(trial: Trial) -> str:
     return "\n".join(lines)
 
 
-def draft_messages(briefing: Briefing, memory: str) -> Messages:
+def draft_messages(briefing: Briefing, memory: Sequence[str]) -> Messages:
     ask = (
         "# Your job: a new solution\n"
         "- Design a first solution that is deliberately simple: one sound model with sensible "
@@ -94,49 +120,71 @@ def draft_messages(briefing: Briefing, memory: str) -> Messages:
         "- Estimate the score on a hold-out split or cross-validation of the training data.\n"
         "- Skip exploratory analysis; the data preview above is all you need.\n" + REPLY_FORMAT
     )
-    return _conversation(briefing.task(), briefing.rules(), _memory_section(memory), ask)
+    return _conversation(briefing, briefing.task(), briefing.rules(), _memory_section(memory), ask)
 
 
-def improve_messages(briefing: Briefing, code: str, summary: str, memory: str) -> Messages:
+def _reply_format(target: EditTarget) -> str:
+    """AIDE's plan-then-script format, or the slot function, or patches to the parent."""
+    if target.mode == "slot" and target.slot:
+        return slot_reply(target.slot).replace("a short sketch of the change", "the plan")
+    if target.mode == "patch":
+        return PATCH_REPLY
+    return REPLY_FORMAT
+
+
+IMPROVE_RULES = (
+    "# Your job: improve the previous solution\n"
+    "- Propose exactly one atomic change (a feature, a model or a setting, a preprocessing "
+    "step), so its effect on the validation score can be measured on its own.\n"
+    "- Do not repeat a change the memory shows was already made.\n"
+)
+
+
+def improve_messages(
+    briefing: Briefing, target: EditTarget, summary: str, memory: Sequence[str]
+) -> Messages:
+    if target.mode == "slot":
+        ask = IMPROVE_RULES + f"- Make it by rewriting `{target.slot}`.\n" + _reply_format(target)
+        return _conversation(
+            briefing, slot_facts(briefing), _memory_section(memory), slot_section(target), ask
+        )
     ask = (
-        "# Your job: improve the previous solution\n"
-        "- Propose exactly one atomic change (a feature, a model or a setting, a preprocessing "
-        "step), so its effect on the validation score can be measured on its own.\n"
-        "- Do not repeat a change the memory shows was already made.\n"
-        "- Keep the rest of the script, including how it evaluates, as it is.\n" + REPLY_FORMAT
+        IMPROVE_RULES
+        + "- Keep the rest of the script, including how it evaluates, as it is.\n"
+        + _reply_format(target)
     )
     return _conversation(
+        briefing,
         briefing.task(),
         briefing.rules(),
         _memory_section(memory),
-        f"# Previous solution ({summary})\n{_code_block(code)}",
+        f"# Previous solution ({summary})\n{_code_block(target.parent_code)}",
         ask,
     )
 
 
-def debug_messages(briefing: Briefing, code: str, outcome: str, output: str) -> Messages:
+def debug_messages(briefing: Briefing, target: EditTarget, outcome: str, output: str) -> Messages:
     """No memory on purpose: only the task, the buggy code and what its run showed."""
     ask = (
         "# Your job: fix the previous solution\n"
         "It has a bug or left no usable result. In the plan, say what went wrong and how you "
-        "fix it; keep the approach otherwise unchanged.\n" + REPLY_FORMAT
+        "fix it; keep the approach otherwise unchanged.\n" + _reply_format(target)
     )
+    if target.mode == "slot":
+        return _conversation(
+            briefing, slot_facts(briefing), slot_section(target), output_cut(outcome, output), ask
+        )
     return _conversation(
+        briefing,
         briefing.task(),
         briefing.rules(),
-        f"# Previous (buggy) solution\n{_code_block(code)}",
-        f"# What happened\n{outcome}\n```\n{output or '(no output)'}\n```",
+        f"# Previous (buggy) solution\n{_code_block(target.parent_code)}",
+        output_cut(outcome, output),
         ask,
     )
 
 
-@dataclass(frozen=True)
-class AideReply:
-    plan: str
-    code: str
-
-
-def parse_reply(text: str) -> AideReply:
+def parse_reply(text: str) -> ScriptReply:
     """The plan (prose before the code) and the script; raises `MalformedReplyError` when the
     reply has no complete code block.
 
@@ -145,4 +193,4 @@ def parse_reply(text: str) -> AideReply:
     """
     code = extract_code(text) + "\n"
     plan = text.split("```", 1)[0].strip()[:MAX_PLAN_CHARS]
-    return AideReply(plan, code)
+    return ScriptReply(plan, code)

@@ -78,7 +78,9 @@ class LLMClient:
     `model` is any litellm model string (`openai/gpt-4o`, `anthropic/...`, `gemini/...`,
     `ollama/...`, or `openai/<name>` with `api_base` for a local OpenAI-compatible server).
     Extra keyword arguments to `complete` go to `litellm.completion` unchanged (e.g.
-    `mock_response`, `stop`, `seed`) and are part of the cache key.
+    `mock_response`, `stop`, `seed`, a `temperature` overriding the client's) and are part of
+    the cache key. `context_window` (prompt plus reply tokens, e.g. a local server's n_ctx) is
+    for callers that fit prompts to it; None means litellm's figure for the model, if any.
     """
 
     def __init__(
@@ -97,6 +99,7 @@ class LLMClient:
         backoff_base_s: float = 2.0,
         backoff_max_s: float = 60.0,
         deadline: float | None = None,
+        context_window: int | None = None,
     ) -> None:
         self.model = model
         self.api_base = api_base
@@ -112,6 +115,7 @@ class LLMClient:
         self.backoff_max_s = backoff_max_s
         # a time.monotonic() instant no call may outlast: a run's wall-clock budget
         self.deadline = deadline
+        self.context_window = context_window
         self._totals = LLMTotals()
         self._lock = threading.Lock()
 

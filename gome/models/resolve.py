@@ -53,7 +53,8 @@ class ModelHandle:
 
     @property
     def is_local(self) -> bool:
-        return self.server is not None
+        """A catalogue model, served by this handle or already running at `api_base`."""
+        return self.local_name is not None
 
     @property
     def api_base(self) -> str | None:
@@ -61,13 +62,15 @@ class ModelHandle:
 
     @property
     def api_key(self) -> str | None:
-        return LOCAL_API_KEY if self.server else None
+        return LOCAL_API_KEY if self.is_local else None
 
     @property
     def context_window(self) -> int | None:
         """Prompt plus reply tokens one request may use; None when unknown."""
         if self.server:
             return self.server.settings.n_ctx
+        if self.local_name:  # served elsewhere (`gome models serve`, a bench's shared server)
+            return choose_settings(get_spec(self.local_name)).n_ctx
         try:
             from gome.llm.client import _litellm
 
@@ -112,14 +115,19 @@ def resolve_model(
     """The handle for `--model` (None: a provider default if a key is set, else `local`).
 
     A local model is fetched here (download shown once, then cached) but its server starts
-    only on entering the handle. Raises `ModelUnavailableError` when it cannot be fetched,
-    `UnknownModelError` for a `local:<name>` not in the catalogue.
+    only on entering the handle; with `api_base`, it is already served there (by `gome models
+    serve` or a bench's shared server) and nothing is fetched or started. Raises
+    `ModelUnavailableError` when it cannot be fetched, `UnknownModelError` for a
+    `local:<name>` not in the catalogue.
     """
     model = model or provider_default() or LOCAL
     if model != LOCAL and not model.startswith(f"{LOCAL}:"):
         return ModelHandle(model=model, explicit_api_base=api_base)
     name = model.partition(":")[2] or DEFAULT_MODEL
     spec = get_spec(name)
+    if api_base:
+        served = f"openai/{spec.served_name}"
+        return ModelHandle(model=served, local_name=name, explicit_api_base=api_base)
     path = pull(name, console)
     server = LocalModelServer(spec, path, settings or choose_settings(spec))
     return ModelHandle(model=f"openai/{spec.served_name}", local_name=name, server=server)

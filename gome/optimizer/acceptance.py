@@ -1,9 +1,14 @@
-"""Acceptance ("replace best"), staged: validity -> integrity -> clearly better -> tie-break.
+"""Acceptance ("replace best"), staged: validity -> integrity -> clearly better -> tie-break
+-> guard.
 
 A candidate replaces a trace's current best script only when it ran cleanly with a valid
 submission, carries no integrity flag, and beats the best by more than the noise tolerance;
 within the tolerance it wins only by being simpler and faster (fewer lines, no slower, and
-one of the two by a real margin). Staging off is the plain greedy rule: any strict gain.
+one of the two by a real margin). A winner is still rejected when its generalisation-guard
+score (held-out train rows, scored by the harness) is worse than the incumbent's by more
+than the guard's noise (`gome.guard.guard_regressed`): its gain did not carry over. The
+reason names the check but never the guard's numbers, since reasons reach prompts. Staging
+off is the plain greedy rule: any strict gain.
 """
 
 from __future__ import annotations
@@ -12,9 +17,10 @@ from dataclasses import dataclass
 from typing import Literal
 
 from gome.direction import Direction
+from gome.guard import GUARD_REGRESSION, guard_regressed
 from gome.journal import Trial
 
-Stage = Literal["validity", "integrity", "improvement", "tie-break"]
+Stage = Literal["validity", "integrity", "improvement", "tie-break", "guard"]
 RUNTIME_MARGIN = 0.9  # "faster" means at most 90 % of the incumbent's runtime
 
 
@@ -55,8 +61,12 @@ def decide(
     staged: bool = True,
     relative_tolerance: float = 1e-3,
     absolute_tolerance: float = 1e-4,
+    guard: bool = True,
 ) -> Decision:
-    """Whether `candidate` replaces `incumbent` (None: the trace has no valid script yet)."""
+    """Whether `candidate` replaces `incumbent` (None: the trace has no valid script yet).
+
+    `guard` (staged only) adds the guard stage after a win.
+    """
     trial = candidate.trial
     if trial.label != "ok" or candidate.score is None:
         detail = trial.validity_message or "no validation score printed"
@@ -69,9 +79,34 @@ def decide(
     if not staged:
         better = Direction.of(higher_is_better).is_better(new, old)
         return Decision(better, "improvement", f"{new:.6g} vs {old:.6g}", improved=better)
+    direction = Direction.of(higher_is_better)
+    decision = _staged(candidate, incumbent, direction, relative_tolerance, absolute_tolerance)
+    previous = incumbent.trial
+    if (
+        guard
+        and decision.accepted
+        and guard_regressed(
+            trial.guard_score, trial.guard_se, previous.guard_score, previous.guard_se, direction
+        )
+    ):
+        return Decision(False, "guard", GUARD_REGRESSION)
+    return decision
+
+
+def _staged(
+    candidate: Candidate,
+    incumbent: Candidate,
+    direction: Direction,
+    relative_tolerance: float,
+    absolute_tolerance: float,
+) -> Decision:
+    """Clearly better, else the tie-break."""
+    trial = candidate.trial
+    new, old = candidate.score, incumbent.score
+    assert new is not None and old is not None
     tol = tolerance(old, relative_tolerance, absolute_tolerance)
     if abs(new - old) > tol:
-        better = Direction.of(higher_is_better).is_better(new, old)
+        better = direction.is_better(new, old)
         verdict = "better" if better else "worse"
         return Decision(better, "improvement", f"{verdict}: {new:.6g} vs {old:.6g}", better)
     simpler = candidate.code_lines <= incumbent.code_lines

@@ -17,7 +17,10 @@ plans one step:
 A reply that cannot be parsed is retried once with the parse error. If the retry fails too,
 the step is journaled as operator `malformed-reply` with a script that exits at once with the
 reason, so the loop never crashes, the failure is visible in the journal, and almost no trial
-time is spent on it. (Re-running the parent instead would cost a whole trial.)
+time is spent on it. (Re-running the parent instead would cost a whole trial.) With static
+checks on, every script passes them (or their bounded repairs, `coding.write_script`) before
+it runs; a script still failing them is such a labelled failure too (stage `static-check`).
+In slot mode (`edit_mode="slot"`) coding steps on a built-in parent rewrite one slot function.
 """
 
 from __future__ import annotations
@@ -25,62 +28,45 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
 from gome.agent import Agent, Proposal, SearchContext
 from gome.journal import Trial
-from gome.llm import LLMReply, MalformedReplyError, extract_json
+from gome.llm import extract_json
 from gome.optimizer.acceptance import count_code_lines
+from gome.optimizer.budget import PromptBudget
+from gome.optimizer.coding import (
+    STATIC_CHECK_STAGE,
+    Caller,
+    CompletionClient,
+    Spend,
+    StepFailedError,
+    write_script,
+)
 from gome.optimizer.config import GomeConfig
+from gome.optimizer.data_preview import DataPreview
 from gome.optimizer.diagnosis import Diagnosis, draw_hypothesis, parse_diagnosis, top_hypotheses
 from gome.optimizer.evidence import CodeStore, gather_evidence
 from gome.optimizer.momentum import StepRecord, build_momentum
 from gome.optimizer.prompts import (
     MAX_SKETCH_CHARS,
     Briefing,
+    EditTarget,
     Messages,
     ScriptReply,
     debug_messages,
     diagnosis_messages,
     draft_messages,
+    history_variants,
     implement_messages,
     merge_messages,
-    parse_script_reply,
-    retry_message,
 )
 from gome.optimizer.schedule import StepSize, choose_step_size, should_restart
 from gome.optimizer.trace import AGENT_NAME, MALFORMED_STEP, TraceState, replay_trace, trace_of
 
 T = TypeVar("T")
 SIBLING_HYPOTHESES = 2  # latest hypotheses shown per other trace
-
-
-class CompletionClient(Protocol):
-    """What GoME needs from `gome.llm.LLMClient` (tests inject scripted fakes)."""
-
-    def complete(self, messages: list[dict], *, purpose: str = "") -> LLMReply: ...
-
-
-class StepFailedError(Exception):
-    """A stage's reply was unusable twice; the step is journaled as `malformed-reply`."""
-
-    def __init__(self, stage: str, reason: str) -> None:
-        super().__init__(f"{stage}: {reason}")
-        self.stage, self.reason = stage, reason
-
-
-@dataclass
-class Spend:
-    """LLM use of one step."""
-
-    calls: int = 0
-    tokens: int = 0
-    cost_usd: float = 0.0
-
-    def add(self, reply: LLMReply) -> None:
-        self.calls += 1
-        self.tokens += reply.prompt_tokens + reply.completion_tokens
-        self.cost_usd += reply.cost_usd
+__all__ = ["CompletionClient", "GomeAgent", "Spend", "StepFailedError", "failure_script"]
 
 
 @dataclass
@@ -103,7 +89,10 @@ def _summary(trial: Trial) -> str:
 
 def failure_script(stage: str, reason: str) -> str:
     """A script that fails at once, carrying the reason into the trial's output."""
-    message = f"gome: the {stage} reply was unusable after one retry: {reason}"
+    if stage == STATIC_CHECK_STAGE:
+        message = f"gome: the script failed its static checks: {reason}"
+    else:
+        message = f"gome: the {stage} reply was unusable after one retry: {reason}"
     return f"import sys\n\nsys.exit({message!r})\n"
 
 
@@ -134,7 +123,8 @@ class GomeAgent:
         self.seed_proposer = seed_proposer
         self.store = CodeStore(run_dir)
         self.budget_s = budget_s
-        self._previews: dict[Path, str] = {}
+        self.prompt_budget = PromptBudget.for_client(client, self.config.max_prompt_tokens)
+        self._previews: dict[Path, DataPreview] = {}
 
     # -- the protocol -----------------------------------------------------------------------------
     def propose(self, context: SearchContext) -> Proposal:
@@ -231,7 +221,7 @@ class GomeAgent:
             step.kind == "restart" and self.config.initialisation == "builtin"
         ):
             return self._seed(step, context)
-        briefing = Briefing.from_context(context, self._previews)
+        briefing = Briefing.from_context(context, self._previews, self.prompt_budget)
         if step.kind in ("draft", "restart"):
             return self._draft(step, state, context, briefing)
         if step.kind == "debug":
@@ -253,7 +243,7 @@ class GomeAgent:
         failures = () if step.kind == "restart" else state.failures
         memory = self._memory(state, failures, context)
         messages = draft_messages(briefing, memory, self._siblings(state, context))
-        reply = self._ask(step, "draft", messages, lambda text: parse_script_reply(text, "full"))
+        reply = self._write(step, "draft", messages, EditTarget("full"), briefing)
         return self._script_proposal(step, reply, reply.sketch or "first draft")
 
     def _debug(self, step: Step, briefing: Briefing) -> Proposal:
@@ -265,12 +255,10 @@ class GomeAgent:
             outcome += f": {failed.validity_message}"
         if failed.label == "ok":
             outcome = "it ran but printed no validation score line"
-        messages = debug_messages(
-            briefing, code, outcome, self.store.output_of(failed), self.config.edit_mode
-        )
-        reply = self._ask(
-            step, "debug", messages, lambda t: parse_script_reply(t, self.config.edit_mode, code)
-        )
+        # a failed slot edit is debugged in the slot it changed
+        target = EditTarget.resolve(self.config.edit_mode, code, str(failed.recipe.get("slot", "")))
+        messages = debug_messages(briefing, target, outcome, self.store.output_of(failed))
+        reply = self._write(step, "debug", messages, target, briefing)
         return self._script_proposal(step, reply, f"fix {failed.id} ({failed.label})")
 
     def _merge(self, step: Step, context: SearchContext, briefing: Briefing) -> Proposal:
@@ -278,16 +266,11 @@ class GomeAgent:
         base, others = bests[0], bests[1:]
         step.parent = base
         base_code = self.store.code_of(base)
+        target = EditTarget.resolve(self.config.edit_mode, base_code)
         messages = merge_messages(
-            briefing,
-            base_code,
-            [(_summary(t), self.store.code_of(t)) for t in others],
-            self.config.edit_mode,
+            briefing, target, [(_summary(t), self.store.code_of(t)) for t in others]
         )
-        edit_mode = self.config.edit_mode
-        reply = self._ask(
-            step, "merge", messages, lambda t: parse_script_reply(t, edit_mode, base_code)
-        )
+        reply = self._write(step, "merge", messages, target, briefing)
         step.notes["merged"] = [t.id for t in bests]
         return self._script_proposal(
             step, reply, "merge " + ", ".join(t.id for t in bests), parent_ids=[t.id for t in bests]
@@ -300,10 +283,10 @@ class GomeAgent:
         assert parent is not None
         parent_code = self.store.code_of(parent)
         last = state.last
-        evidence = ""
+        evidence: tuple[str, ...] = ("",)
         if last is not None:
             last_parent = self._find(context.history, last.parent_ids)
-            evidence = gather_evidence(last, last_parent, self.store).render(
+            evidence = gather_evidence(last, last_parent, self.store).variants(
                 context.trial_timeout_s
             )
         messages = diagnosis_messages(
@@ -314,6 +297,7 @@ class GomeAgent:
             self._memory(state, state.failures, context),
             self._siblings(state, context),
             step.step_size,
+            self.config.edit_mode,
         )
         diagnosis: Diagnosis = self._ask(
             step, "diagnosis", messages, lambda text: parse_diagnosis(extract_json(text))
@@ -326,46 +310,40 @@ class GomeAgent:
             "weighted_score": round(chosen.weighted_score, 3),
             "top_k": [round(h.weighted_score, 3) for h in top],
         }
-        messages = implement_messages(
-            briefing, parent_code, chosen, step.step_size, self.config.edit_mode
-        )
-        reply = self._ask(
-            step,
-            "implement",
-            messages,
-            lambda t: parse_script_reply(t, self.config.edit_mode, parent_code),
-        )
+        target = EditTarget.resolve(self.config.edit_mode, parent_code, chosen.statement)
+        messages = implement_messages(briefing, target, chosen, step.step_size)
+        reply = self._write(step, "implement", messages, target, briefing)
         return self._script_proposal(step, reply, chosen.statement)
 
     # -- LLM calls ---------------------------------------------------------------------------------
     def _ask(self, step: Step, stage: str, messages: Messages, parse: Callable[[str], T]) -> T:
         """One stage: call, parse; on a malformed reply retry once with the problem stated."""
-        problem = ""
-        for _ in range(2):
-            reply = self.client.complete(messages, purpose=f"gome:{stage}")
-            step.spend.add(reply)
-            try:
-                return parse(reply.text)
-            except MalformedReplyError as exc:
-                problem = str(exc)
-                messages = messages + retry_message(reply.text, problem)
-        raise StepFailedError(stage, problem)
+        return Caller(self.client, AGENT_NAME, step.spend).parsed(stage, messages, parse)
+
+    def _write(
+        self, step: Step, stage: str, messages: Messages, target: EditTarget, briefing: Briefing
+    ) -> ScriptReply:
+        """A coding stage: the reply's script, through the static checks and their repairs."""
+        caller = Caller(self.client, AGENT_NAME, step.spend)
+        return write_script(caller, stage, messages, target, briefing, self.config, step.notes)
 
     # -- prompt parts ------------------------------------------------------------------------------
     def _memory(
         self, state: TraceState, failures: Sequence[StepRecord], context: SearchContext
-    ) -> str:
+    ) -> tuple[str, ...]:
         cfg = self.config
         best = self._best_record(context)
-        return build_momentum(
-            state.successes,
-            failures,
-            best,
-            enabled=cfg.momentum,
-            size=cfg.momentum_size,
-            decay=cfg.momentum_decay,
-            failure_size=cfg.failure_memory_size,
-        ).render()
+        return history_variants(
+            build_momentum(
+                state.successes,
+                failures,
+                best,
+                enabled=cfg.momentum,
+                size=cfg.momentum_size,
+                decay=cfg.momentum_decay,
+                failure_size=cfg.failure_memory_size,
+            ).render()
+        )
 
     @staticmethod
     def _best_record(context: SearchContext) -> StepRecord | None:

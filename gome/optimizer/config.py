@@ -2,6 +2,10 @@
 
 `GomeConfig.as_recipe()` is written into every proposal's recipe, so the journal (and from it
 batch evaluation) knows which variant produced each trial.
+
+`Scaffolding` holds what helps a model that writes broken scripts (a built-in θ₀, slot edits,
+static checks with repairs, a prompt cap); GoME and AIDE share it, so a comparison can hold it
+fixed. `scaffolding_defaults` is the one rule for its defaults per model.
 """
 
 from __future__ import annotations
@@ -9,20 +13,76 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-EditMode = Literal["full", "patch"]
+EditMode = Literal["full", "patch", "slot"]
 Initialisation = Literal["draft", "builtin"]
+EDIT_MODES = ("full", "patch", "slot")
+# prompt cap of a small local model: 2 CPU cores prefill ~30-160 tokens/s
+LOCAL_MAX_PROMPT_TOKENS = 3000
 
 
 @dataclass(frozen=True)
-class GomeConfig:
+class Scaffolding:
+    """How an agent's coding steps are helped; the defaults suit a capable API model."""
+
+    # θ₀ / first draft: written by the LLM, or the built-in proposer's script
+    initialisation: Initialisation = "draft"
+    # the new script: a whole file, search/replace patches to the parent, or one slot function
+    # of a built-in parent (`add_features`, `model_params`) spliced in and checked alone
+    edit_mode: EditMode = "full"
+    # syntax, undefined names and unknown columns checked before a run; each failure gets up
+    # to `static_repairs` targeted repairs
+    static_checks: bool = True
+    static_repairs: int = 2
+    # cap on prompt tokens below the context window (None: the window less the reply)
+    max_prompt_tokens: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.edit_mode not in EDIT_MODES:
+            raise ValueError(f"edit_mode must be one of {EDIT_MODES}, not {self.edit_mode!r}")
+        if self.initialisation not in ("draft", "builtin"):
+            raise ValueError("initialisation must be 'draft' or 'builtin'")
+        if self.static_repairs < 0:
+            raise ValueError("static_repairs must be at least 0")
+        if self.max_prompt_tokens is not None and self.max_prompt_tokens < 0:
+            raise ValueError("max_prompt_tokens must be positive (0 or None: no cap)")
+
+
+def is_local_model(model: str | None) -> bool:
+    """Whether `--model` names an embedded local model (no model: local unless a provider
+    key is set, as `gome solve` resolves it)."""
+    from gome.models.resolve import LOCAL, provider_default
+
+    name = model or provider_default() or LOCAL
+    return name == LOCAL or name.startswith(f"{LOCAL}:")
+
+
+def scaffolding_defaults(model: str | None) -> dict[str, Any]:
+    """The one rule for scaffolding defaults: a small local model starts from the built-in
+    script, edits one slot, gets static checks and short prompts; any other model keeps each
+    agent's own defaults (an empty dict)."""
+    if not is_local_model(model):
+        return {}
+    return {
+        "initialisation": "builtin",
+        "edit_mode": "slot",
+        "static_checks": True,
+        "max_prompt_tokens": LOCAL_MAX_PROMPT_TOKENS,
+    }
+
+
+def with_scaffolding_defaults(settings: dict[str, Any], model: str | None) -> dict[str, Any]:
+    """An agent's settings from the command line (None: flag not given), completed by
+    `scaffolding_defaults(model)`."""
+    given = {key: value for key, value in settings.items() if value is not None}
+    return {**scaffolding_defaults(model), **given}
+
+
+@dataclass(frozen=True)
+class GomeConfig(Scaffolding):
     """Settings of the GoME agent; the defaults are the full algorithm."""
 
-    # initialisation: LLM drafts from task + data preview + hardware, or the built-in
-    # proposer's script as θ₀ (what a small local model needs)
-    initialisation: Initialisation = "draft"
+    # LLM drafts (initialisation="draft") until this many are done and one is valid
     num_drafts: int = 2
-    # the new script: a whole file, or search/replace patches applied to the parent
-    edit_mode: EditMode = "full"
     # gradient: hypotheses kept after scoring, and whether one is drawn in proportion to its
     # score (off: always the top one)
     top_k: int = 5
@@ -31,6 +91,8 @@ class GomeConfig:
     staged_acceptance: bool = True
     relative_tolerance: float = 1e-3
     absolute_tolerance: float = 1e-4
+    # staged acceptance also rejects a win whose generalisation-guard score regressed
+    guard_acceptance: bool = True
     # momentum = success memory; off keeps only the failed directions
     momentum: bool = True
     momentum_size: int = 6
@@ -52,10 +114,7 @@ class GomeConfig:
     merge_fraction: float = 0.15
 
     def __post_init__(self) -> None:
-        if self.edit_mode not in ("full", "patch"):
-            raise ValueError(f"edit_mode must be 'full' or 'patch', not {self.edit_mode!r}")
-        if self.initialisation not in ("draft", "builtin"):
-            raise ValueError("initialisation must be 'draft' or 'builtin'")
+        super().__post_init__()
         if self.top_k < 1 or self.traces < 1 or self.num_drafts < 1:
             raise ValueError("top_k, traces and num_drafts must be at least 1")
         if not 0.0 <= self.merge_fraction < 1.0:

@@ -6,6 +6,7 @@ competitions; row counts of big files are estimated from the sample's bytes per 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +17,36 @@ SAMPLE_ROWS = 5000
 EXACT_COUNT_MAX_BYTES = 50_000_000
 MAX_LISTED_FILES = 25
 MAX_COLUMNS_SHOWN = 40
+HEAD_ROWS = 5
+
+
+@dataclass(frozen=True)
+class DataPreview:
+    """The preview with and without its head rows (prompts drop them to fit their budget), and
+    the column names of every top-level table (for the static column check)."""
+
+    text: str
+    without_rows: str
+    columns: tuple[str, ...]
+
+
+def table_columns(public_dir: Path) -> tuple[str, ...]:
+    """Column names of the top-level CSV tables, in file then column order, without repeats."""
+    names: dict[str, None] = {}
+    for path in sorted(public_dir.glob("*.csv")):
+        try:
+            names.update(dict.fromkeys(map(str, pd.read_csv(path, nrows=0).columns)))
+        except (OSError, ValueError, pd.errors.ParserError):
+            continue
+    return tuple(names)
+
+
+def describe_data(public_dir: Path, competition: Competition) -> DataPreview:
+    return DataPreview(
+        preview_data(public_dir, competition),
+        preview_data(public_dir, competition, head_rows=0),
+        table_columns(public_dir),
+    )
 
 
 def _size(num_bytes: int) -> str:
@@ -57,7 +88,9 @@ def _target_summary(frame: pd.DataFrame, targets: list[str]) -> list[str]:
     return lines
 
 
-def _table_preview(path: Path, competition: Competition, detailed: bool) -> list[str]:
+def _table_preview(
+    path: Path, competition: Competition, detailed: bool, head_rows: int
+) -> list[str]:
     frame = pd.read_csv(path, nrows=SAMPLE_ROWS, low_memory=False)
     lines = [f"### {path.name}: {_row_count(path, len(frame))} rows x {frame.shape[1]} columns"]
     if not detailed:
@@ -70,14 +103,16 @@ def _table_preview(path: Path, competition: Competition, detailed: bool) -> list
         lines.append(f"- {name}: {frame[name].dtype}, {frame[name].nunique()} unique{note}")
     if frame.shape[1] > MAX_COLUMNS_SHOWN:
         lines.append(f"- ... {frame.shape[1] - MAX_COLUMNS_SHOWN} more columns")
-    with pd.option_context("display.width", 160, "display.max_columns", 12):
-        lines += ["Head:", frame.head(5).to_string(max_colwidth=30)]
+    if head_rows > 0:
+        with pd.option_context("display.width", 160, "display.max_columns", 12):
+            lines += ["Head:", frame.head(head_rows).to_string(max_colwidth=30)]
     return lines + _target_summary(frame, competition.target_columns)
 
 
-def preview_data(public_dir: Path, competition: Competition) -> str:
+def preview_data(public_dir: Path, competition: Competition, head_rows: int = HEAD_ROWS) -> str:
     """Files with sizes; tables with row counts and columns; for the training table (the one
-    holding the target), dtypes, missing shares, head and target balance."""
+    holding the target), dtypes, missing shares, the first `head_rows` rows and target
+    balance."""
     files = sorted(p for p in public_dir.rglob("*") if p.is_file())
     lines = [f"Files in ./input ({len(files)} in all):"]
     lines += [
@@ -90,7 +125,7 @@ def preview_data(public_dir: Path, competition: Competition) -> str:
         try:
             header = pd.read_csv(path, nrows=0).columns
             detailed = any(t in header for t in competition.target_columns)
-            lines += _table_preview(path, competition, detailed)
+            lines += _table_preview(path, competition, detailed, head_rows)
         except (OSError, ValueError, pd.errors.ParserError) as exc:
             lines.append(f"### {path.name}: unreadable as CSV ({exc})")
     return "\n".join(lines)

@@ -88,6 +88,15 @@ class TrialEvidence:
     diff: str
     output: str
 
+    def variants(self, trial_timeout_s: float, cut_chars: int = 600) -> tuple[str, ...]:
+        """The evidence whole, then with the diff and output cut to their last `cut_chars`
+        characters, then without them (for prompts that must shrink)."""
+        short = TrialEvidence(
+            self.trial, self.parent, self.diff[-cut_chars:], self.output[-cut_chars:]
+        )
+        bare = TrialEvidence(self.trial, self.parent, "", "")
+        return tuple(e.render(trial_timeout_s) for e in (self, short, bare))
+
     def render(self, trial_timeout_s: float) -> str:
         t = self.trial
         lines = [

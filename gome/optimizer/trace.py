@@ -109,6 +109,7 @@ def replay_trace(
             staged=config.staged_acceptance,
             relative_tolerance=config.relative_tolerance,
             absolute_tolerance=config.absolute_tolerance,
+            guard=config.guard_acceptance,
         )
         if decision.accepted:
             before = _score(incumbent) if incumbent is not None else "first valid"

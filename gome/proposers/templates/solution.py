@@ -234,11 +234,32 @@ BLOCKS = {
 }
 
 
+# ---------------------------------------------------------------------------------------------
+# Slots: the functions an agent rewrites to change this script (each one alone, checked first)
+# ---------------------------------------------------------------------------------------------
+def add_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """Extra features. `frame` holds the raw input columns of train and test rows stacked (no
+    target column). Return it with new columns added: numeric, bool or category dtype, same rows
+    and index. Changes to existing columns are ignored; every model sees the new columns."""
+    return frame
+
+
+def model_params(family: str, params: dict[str, Any]) -> dict[str, Any]:
+    """The parameters a model of `family` (lightgbm, xgboost, hgb, linear) is fitted with,
+    given the recipe's (after tuning). Return them, changed or not."""
+    return params
+
+
 def build_features(frame: pd.DataFrame, profile: dict[str, Any], blocks: list[str]) -> pd.DataFrame:
-    """The feature matrix for train and test rows stacked (no target is read here)."""
+    """The feature matrix for train and test rows stacked (no target is read here): the
+    recipe's blocks plus the new columns of `add_features`."""
     columns: dict[str, pd.Series] = {}
     for block in blocks:
         columns.update(BLOCKS[block](frame, profile))
+    added = add_features(frame.copy())
+    for col in added.columns.difference(frame.columns):
+        values = added[col]
+        columns[str(col)] = values.astype(float) if values.dtype == bool else values
     if not columns:  # nothing usable: a constant column keeps the models well defined
         columns["constant"] = pd.Series(0.0, index=frame.index)
     return pd.DataFrame(columns, index=frame.index)
@@ -594,9 +615,10 @@ def fit_target(
         params = dict(member["params"])
         if member.get("tune_trials"):
             params = tune(member, X, y, groups, n_classes, member_deadline)
+        params = model_params(member["family"], params)
         cv_seconds = 0.0
         seed_oofs, seed_tests = [], []
-        for seed in RECIPE["seeds"]:
+        for seed in [s + int(os.environ.get("GOME_SEED", 0)) for s in RECIPE["seeds"]]:
             if seed_oofs and elapsed() + cv_seconds > member_deadline:
                 print(f"time budget: skipping seeds from {seed}")
                 break

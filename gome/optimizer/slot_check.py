@@ -1,0 +1,125 @@
+"""Run one slot of a candidate script alone on a data sample and check its contract.
+
+A standalone script (not imported by gome): `slots.check_slot_in_isolation` copies it into a
+scratch folder next to `candidate.py` (the spliced script) and `slot_check.json` (the slot,
+target columns and sample size), and runs it in the sandbox with ./input mounted. It prints
+`slot_check: ok ...`, or `slot_check_failed: {"message": ..., "line": ...}` and exits 1; `line`
+is the line of candidate.py a failure points at.
+"""
+
+import json
+import runpy
+import sys
+import traceback
+
+import pandas as pd
+
+CANDIDATE = "candidate.py"
+FAILURE_PREFIX = "slot_check_failed: "
+
+
+def fail(message: str, exc: BaseException | None = None) -> None:
+    line = None
+    if exc is not None:
+        frames = traceback.extract_tb(exc.__traceback__)
+        ours = [f for f in frames if f.filename.endswith(CANDIDATE)]
+        line = ours[-1].lineno if ours else None
+    print(FAILURE_PREFIX + json.dumps({"message": message, "line": line}))
+    sys.exit(1)
+
+
+def check_model_params(ns: dict) -> None:
+    slot = ns["model_params"]
+    families = {m["family"] for m in ns.get("RECIPE", {}).get("members", [])} | {"lightgbm"}
+    for family in sorted(families):
+        try:
+            params = slot(family, {})
+        except Exception as exc:
+            fail(f"model_params({family!r}, {{}}) raised {type(exc).__name__}: {exc}", exc)
+        if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
+            kind = type(params).__name__
+            fail(f"model_params({family!r}, ...) must return a dict with str keys, not {kind}")
+    print("slot_check: ok")
+
+
+def sample_frame(ns: dict, targets: list[str], rows: int) -> tuple[pd.DataFrame, list[str], int]:
+    """Train and test features stacked as the script's main() stacks them (no target)."""
+    train = pd.read_csv("input/train.csv", nrows=rows)
+    test = pd.read_csv("input/test.csv", nrows=rows)
+    found = list(ns["train_targets"](train, test)) if "train_targets" in ns else []
+    targets = list(dict.fromkeys(found + [t for t in targets if t in train]))
+    features = [train.drop(columns=targets), test.drop(columns=targets, errors="ignore")]
+    return pd.concat(features, ignore_index=True), targets, len(train)
+
+
+def new_column_problems(out: pd.DataFrame, raw: list[str]) -> list[str]:
+    problems = []
+    for col in [c for c in out.columns if c not in raw]:
+        values = out[col]
+        if not isinstance(values, pd.Series):
+            problems.append(f"column {col!r} is duplicated")
+            continue
+        kind = values.dtype
+        allowed = pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_bool_dtype(kind)
+        if not (allowed or isinstance(kind, pd.CategoricalDtype)):
+            problems.append(
+                f"new column {col!r} has dtype {kind}; use numbers, bool or .astype('category')"
+            )
+        elif values.isna().all():
+            problems.append(f"new column {col!r} is all NaN")
+    return problems
+
+
+def check_add_features(ns: dict, targets: list[str], rows: int) -> None:
+    frame, targets, n_train = sample_frame(ns, targets, rows)
+    raw = list(frame.columns)
+    try:
+        out = ns["add_features"](frame.copy())
+    except KeyError as exc:
+        key = exc.args[0] if exc.args else None
+        if key in targets:
+            fail(
+                f"add_features read the target column {key!r}, which is not in its input: it "
+                "gets train and test features only, so a feature can never use the target",
+                exc,
+            )
+        fail(f"add_features raised KeyError {key!r}: no such column; the columns are {raw}", exc)
+    except Exception as exc:
+        fail(f"add_features raised {type(exc).__name__}: {exc}", exc)
+    if not isinstance(out, pd.DataFrame):
+        fail(f"add_features must return a DataFrame, not {type(out).__name__}")
+    if len(out) != len(frame):
+        fail(
+            f"add_features returned {len(out)} rows for {len(frame)} ({n_train} train + "
+            f"{len(frame) - n_train} test): it must keep every row (no dropna, filtering or "
+            "merges that change rows)"
+        )
+    if not out.index.equals(frame.index):
+        fail(
+            "add_features changed the index (sorted, reset or shuffled rows): keep it as it is, "
+            "so train rows stay first and test rows after them"
+        )
+    problems = new_column_problems(out, raw)
+    if problems:
+        fail("; ".join(problems))
+    new = [c for c in out.columns if c not in raw]
+    print(f"slot_check: ok, {len(new)} new columns: {new[:20]}")
+
+
+def main() -> None:
+    with open("slot_check.json", encoding="utf-8") as fh:
+        spec = json.load(fh)
+    try:
+        ns = runpy.run_path(CANDIDATE, run_name="slot_check")
+    except Exception as exc:
+        fail(f"the script fails on import: {type(exc).__name__}: {exc}", exc)
+    if spec["slot"] not in ns:
+        fail(f"the script defines no function {spec['slot']}")
+    if spec["slot"] == "model_params":
+        check_model_params(ns)
+    else:
+        check_add_features(ns, spec["targets"], spec["rows"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,261 @@
+"""Slot edits: a small model rewrites one named, documented function of the built-in script.
+
+The built-in proposer's scripts expose slots (`add_features`, `model_params`): functions whose
+default does nothing, called where their result reaches every model. In slot mode a coding step
+asks for one slot function only; the reply's function replaces the parent's by name (its source
+span, found with `ast`), so the rest of a working script cannot be broken by the edit. Before
+the full trial, the new slot runs alone on a sample of the data in the sandbox
+(`check_slot_in_isolation`): a slot that drops rows, reads the target or returns text columns
+fails in seconds instead of costing a trial.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import shutil
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from gome.llm import MalformedReplyError
+from gome.proposers.script import BLOCK_END, BLOCK_START
+from gome.runner import Limits, run_script
+
+SAMPLE_ROWS = 200  # train rows and test rows the isolation check feeds a slot
+CHECK_TIMEOUT_S = 60.0
+CHECK_MEMORY_BYTES = 4 * 1024**3
+CANDIDATE_FILE = "candidate.py"  # the names slot_check.py expects
+SPEC_FILE = "slot_check.json"
+CHECK_SCRIPT = Path(__file__).with_name("slot_check.py")
+FAILURE_PREFIX = "slot_check_failed: "
+
+
+@dataclass(frozen=True)
+class Slot:
+    """A function of the script an agent may rewrite; `contract` is what its prompt states."""
+
+    name: str
+    contract: str
+    keywords: tuple[str, ...]  # words of a hypothesis that point at this slot
+
+
+SLOTS: dict[str, Slot] = {
+    slot.name: slot
+    for slot in (
+        Slot(
+            name="add_features",
+            contract=(
+                "- `frame` holds the raw input columns (as in the data preview) of the train "
+                "and test rows stacked; the target column is NOT in it.\n"
+                "- Return `frame` with new columns added. New columns must be numeric, bool or "
+                "category dtype (convert strings with `.astype('category')`); no column may be "
+                "all NaN.\n"
+                "- Keep every row and the index as they are: never drop, filter or sort rows.\n"
+                "- Changes to existing columns are ignored; the script already uses the raw "
+                "columns, so only new columns add information.\n"
+                "- pandas is `pd`, numpy is `np`; import anything else inside the function."
+            ),
+            keywords=("feature", "column", "encode", "ratio", "interaction", "split", "count"),
+        ),
+        Slot(
+            name="model_params",
+            contract=(
+                "- `family` is the model family: 'lightgbm', 'xgboost', 'hgb' "
+                "(HistGradientBoosting) or 'linear' (logistic/ridge regression: 'C' or "
+                "'alpha').\n"
+                "- `params` are the keyword arguments the model gets; return a dict of them "
+                "(changed or not) for every family. Only change keys the family's estimator "
+                "accepts; the script sets n_estimators, early stopping, seeds and threads."
+            ),
+            keywords=(
+                "param",
+                "learning rate",
+                "learning_rate",
+                "depth",
+                "leaves",
+                "regulari",
+                "lambda",
+                "alpha",
+                "estimators",
+                "subsample",
+                "tune",
+            ),
+        ),
+    )
+}
+
+
+def function_node(code: str, name: str) -> ast.FunctionDef | None:
+    """The top-level function `name` of `code` (None when absent or `code` does not parse)."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return None
+    return next(
+        (n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == name),
+        None,
+    )
+
+
+def _span(node: ast.FunctionDef) -> tuple[int, int]:
+    """First and last line (1-based, inclusive) of a function, its decorators included."""
+    first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+    assert node.end_lineno is not None
+    return first, node.end_lineno
+
+
+def function_source(code: str, name: str) -> str | None:
+    """The source text of top-level function `name`, or None when `code` has none."""
+    node = function_node(code, name)
+    if node is None:
+        return None
+    first, last = _span(node)
+    return "\n".join(code.splitlines()[first - 1 : last])
+
+
+def available_slots(code: str) -> list[str]:
+    """The slots `code` defines, in catalogue order."""
+    return [name for name in SLOTS if function_node(code, name) is not None]
+
+
+def choose_slot(hypothesis: str, available: Sequence[str]) -> str:
+    """The slot a hypothesis is about: one it names, else the one its words point at (model
+    parameters vs features), else the first available (features)."""
+    text = hypothesis.lower()
+    for name in available:
+        if name in text:
+            return name
+    for name in available:
+        if any(word in text for word in SLOTS[name].keywords):
+            return name
+    return available[0]
+
+
+def splice_slot(parent_code: str, name: str, reply_code: str) -> str:
+    """`parent_code` with its function `name` replaced by the one `reply_code` defines.
+
+    The reply must define exactly one top-level function, named `name`; top-level imports it
+    holds are kept (placed before the function), any other top-level statement (a usage
+    example) is dropped. Raises `MalformedReplyError` for a reply that does not fit, and lets
+    `SyntaxError` through (the caller repairs it with the reply's own line numbers).
+    """
+    tree = ast.parse(reply_code)
+    functions = [n for n in tree.body if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+    names = [f.name for f in functions]
+    if names != [name]:
+        found = ", ".join(names) or "none"
+        raise MalformedReplyError(
+            f"the reply must define exactly one function, `{name}` (found: {found}); put helpers "
+            "inside it"
+        )
+    target = function_node(parent_code, name)
+    if target is None:
+        raise MalformedReplyError(f"the current script has no function `{name}` to replace")
+    reply_lines = reply_code.splitlines()
+    parent_lines = parent_code.splitlines()
+    present = {line.strip() for line in parent_lines}
+    imports = [
+        line
+        for node in tree.body
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for line in reply_lines[node.lineno - 1 : node.end_lineno]
+        if line.strip() not in present
+    ]
+    first, last = _span(functions[0])  # type: ignore[arg-type]
+    new_function = reply_lines[first - 1 : last]
+    start, end = _span(target)
+    spliced = parent_lines[: start - 1] + imports + new_function + parent_lines[end:]
+    return "\n".join(spliced) + "\n"
+
+
+def script_outline(code: str, keep: Sequence[str]) -> str:
+    """`code` shortened for a prompt: functions not in `keep` become their signature and the
+    first line of their docstring; everything else (constants, the recipe, kept functions)
+    stays as it is."""
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return code
+    lines = code.splitlines()
+    out: list[str] = []
+    cursor = 0
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef) or node.name in keep:
+            continue
+        first, last = _span(node)
+        body_start = node.body[0].lineno
+        out += lines[cursor : body_start - 1]
+        doc = ast.get_docstring(node)
+        indent = " " * node.body[0].col_offset
+        summary = f'"""{doc.splitlines()[0]} ..."""' if doc else "..."
+        out.append(f"{indent}{summary}")
+        if doc:
+            out.append(f"{indent}...")
+        cursor = last
+    out += lines[cursor:]
+    return re.sub(r"\n{3,}", "\n\n", "\n".join(out))
+
+
+def slot_view(code: str, slots: Sequence[str]) -> str:
+    """What a slot-mode diagnosis shows of a built-in script: its docstring (the pipeline),
+    its recipe block (task, models, features) and its slot functions; nothing else can
+    change."""
+    try:
+        doc = ast.get_docstring(ast.parse(code))
+    except SyntaxError:
+        doc = None
+    parts = [f'"""{doc}"""'] if doc else []
+    if BLOCK_START in code and BLOCK_END in code:
+        start = code.index(BLOCK_START)
+        parts.append(code[start : code.index(BLOCK_END, start) + len(BLOCK_END)])
+    parts += [function_source(code, name) or "" for name in slots]
+    return "\n\n".join(p for p in parts if p)
+
+
+# -- the isolation check ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SlotCheck:
+    """What the isolation check found: `problem` is None when the slot passed."""
+
+    problem: str | None
+    line: int | None = None  # line of the spliced script the failure points at
+    output: str = ""
+
+
+def check_slot_in_isolation(
+    code: str,
+    slot: str,
+    public_dir: Path,
+    targets: Sequence[str],
+    *,
+    timeout_s: float = CHECK_TIMEOUT_S,
+) -> SlotCheck:
+    """Run slot `slot` of the spliced script `code` alone on `SAMPLE_ROWS` train and test rows,
+    in the sandbox, and check its contract (see the slot's `contract`)."""
+    with tempfile.TemporaryDirectory(prefix="gome-slot-") as tmp:
+        folder = Path(tmp)
+        folder.chmod(0o755)  # like a trial folder: the sandbox enters it before dropping root
+        (folder / CANDIDATE_FILE).write_text(code, encoding="utf-8")
+        spec = {"slot": slot, "targets": list(targets), "rows": SAMPLE_ROWS}
+        (folder / SPEC_FILE).write_text(json.dumps(spec), encoding="utf-8")
+        check = folder / CHECK_SCRIPT.name
+        shutil.copyfile(CHECK_SCRIPT, check)
+        limits = Limits(timeout_s=timeout_s, memory_bytes=CHECK_MEMORY_BYTES)
+        result = run_script(check, folder, public_dir, limits)
+        stdout = result.stdout_path.read_text(encoding="utf-8", errors="replace")
+        stderr = result.stderr_path.read_text(encoding="utf-8", errors="replace")
+    for line in stdout.splitlines():
+        if line.startswith(FAILURE_PREFIX):
+            found = json.loads(line.removeprefix(FAILURE_PREFIX))
+            return SlotCheck(found["message"], found["line"], stdout)
+    if result.exit_code == 0:
+        return SlotCheck(None, output=stdout)
+    if result.timed_out:
+        return SlotCheck(f"{slot} did not finish on {SAMPLE_ROWS} rows within {timeout_s:.0f}s")
+    last = stderr.strip().splitlines()[-1:] or [f"exit code {result.exit_code}"]
+    return SlotCheck(f"the script failed before {slot} could run: {last[0]}", output=stderr)

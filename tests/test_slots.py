@@ -1,0 +1,205 @@
+"""Slot edits: splicing a reply's function by name, the slot checked alone on a data sample,
+the template's slots reaching the models, and GoME's slot-mode improve step end to end."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from gome.competitions import load_competition
+from gome.llm import MalformedReplyError
+from gome.optimizer import GomeAgent, GomeConfig
+from gome.optimizer.slots import (
+    SlotCheck,
+    available_slots,
+    check_slot_in_isolation,
+    choose_slot,
+    function_source,
+    splice_slot,
+)
+from gome.proposers.builtin import BuiltinProposer
+from gome.proposers.templates import solution as template
+from tests.conftest import TOY_ID
+from tests.test_optimizer_agent import (
+    BETTER,
+    Run,
+    ScriptedClient,
+    agent_for,
+    script_reply,
+    two_drafts,
+)
+from tests.test_optimizer_agent import DIAGNOSIS as PLAIN_DIAGNOSIS
+
+PARENT = '''import pandas as pd
+
+
+def add_features(frame: pd.DataFrame) -> pd.DataFrame:
+    """Extra features."""
+    return frame
+
+
+def main() -> None:
+    print("validation_score: 0.5")
+'''
+DIAGNOSIS = json.dumps(
+    {
+        "scenario_problems": [{"problem": "x1 and x2 interact", "evidence": "both matter"}],
+        "feedback_problems": [],
+        "hypotheses": [
+            {
+                "problem": 1,
+                "hypothesis": "add the product of x1 and x2 as a new feature column",
+                "scores": {c: 8 for c in ("alignment", "impact", "novelty", "feasibility")}
+                | {"risk_reward": 8},
+            }
+        ],
+    }
+)
+
+
+def slot_reply(body: str, sketch: str = "Add x1 * x2.") -> str:
+    return script_reply(f"def add_features(frame):\n{body}\n", sketch)
+
+
+@pytest.fixture
+def run(toy_competition: tuple[Path, Path], tmp_path: Path) -> Run:
+    return Run(tmp_path, load_competition(TOY_ID))
+
+
+@pytest.fixture
+def builtin_code(run: Run) -> str:
+    return BuiltinProposer().propose(run.context()).code
+
+
+def test_splice_replaces_the_function_by_name_and_keeps_the_rest() -> None:
+    reply = (
+        "import numpy as np\n\ndef add_features(frame):\n    frame['r'] = np.log1p(frame['x1'])\n"
+        "    return frame\n\nadd_features(pd.DataFrame())  # an example call\n"
+    )
+    spliced = splice_slot(PARENT, "add_features", reply)
+    assert "frame['r'] = np.log1p" in spliced and '"""Extra features."""' not in spliced
+    assert "import numpy as np\ndef add_features(frame):" in spliced  # its import kept
+    assert "an example call" not in spliced
+    head, tail = PARENT.split("def add_features")[0], PARENT.split("return frame\n")[1]
+    assert spliced.startswith(head) and spliced.endswith(tail)
+    assert function_source(spliced, "main") == function_source(PARENT, "main")
+
+
+@pytest.mark.parametrize(
+    ("reply", "match"),
+    [
+        ("def features(frame):\n    return frame\n", "found: features"),
+        (
+            "def helper(x):\n    return x\n\ndef add_features(frame):\n    return frame\n",
+            "exactly one function",
+        ),
+        ("x = 1\n", "found: none"),
+    ],
+)
+def test_splice_rejects_a_reply_without_exactly_that_function(reply: str, match: str) -> None:
+    with pytest.raises(MalformedReplyError, match=match):
+        splice_slot(PARENT, "add_features", reply)
+
+
+def test_splice_lets_a_syntax_error_through_for_repair() -> None:
+    with pytest.raises(SyntaxError):
+        splice_slot(PARENT, "add_features", "def add_features(frame):\n    return (\n")
+
+
+def test_slot_choice_follows_the_hypothesis() -> None:
+    slots = ["add_features", "model_params"]
+    assert choose_slot("lower the learning rate and add leaves", slots) == "model_params"
+    assert choose_slot("change model_params for xgboost", slots) == "model_params"
+    assert choose_slot("ratio of spend to age", slots) == "add_features"
+    assert choose_slot("something vague", slots) == "add_features"
+    assert available_slots(PARENT) == ["add_features"]
+
+
+def test_template_slots_are_identities_and_new_columns_reach_the_features(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0], "c": ["x", "y", "x"]})
+    assert template.add_features(frame) is frame
+    assert template.model_params("lightgbm", {"num_leaves": 7}) == {"num_leaves": 7}
+    profile = template.profile_columns(frame, "id")
+    base = template.build_features(frame, profile, ["base"])
+    assert list(base.columns) == ["a", "c"]
+
+    def add(frame: pd.DataFrame) -> pd.DataFrame:
+        frame["double"] = frame["a"] * 2
+        frame["flag"] = frame["a"] > 1
+        frame["a"] = 0.0  # changes to raw columns are ignored
+        return frame
+
+    monkeypatch.setattr(template, "add_features", add)
+    features = template.build_features(frame, profile, ["base"])
+    assert features["double"].tolist() == [2.0, 4.0, 6.0]
+    assert features["flag"].tolist() == [0.0, 1.0, 1.0] and features["a"].tolist() == [1, 2, 3]
+
+
+def _isolated(code: str, body: str, run: Run) -> SlotCheck:
+    spliced = splice_slot(code, "add_features", f"def add_features(frame):\n{body}\n")
+    found = check_slot_in_isolation(spliced, "add_features", run.context().public_dir, ["label"])
+    if found.line is not None:  # the line of the spliced script the failure points at
+        assert "frame[" in spliced.splitlines()[found.line - 1]
+    return found
+
+
+def test_isolation_check_passes_a_good_slot_and_names_each_broken_contract(
+    run: Run, builtin_code: str
+) -> None:
+    good = "    frame['x1x2'] = frame['x1'] * frame['x2']\n    return frame"
+    assert _isolated(builtin_code, good, run).problem is None
+    drops = _isolated(builtin_code, "    return frame.dropna()", run)
+    assert "must keep every row" in drops.problem
+    target = _isolated(builtin_code, "    frame['y'] = frame['label'] * 2\n    return frame", run)
+    assert "read the target column 'label'" in target.problem and target.line is not None
+    text = _isolated(builtin_code, "    frame['c2'] = frame['colour'] + '!'\n    return frame", run)
+    assert "dtype" in text.problem and "category" in text.problem
+    empty = _isolated(builtin_code, "    frame['n'] = float('nan')\n    return frame", run)
+    assert "all NaN" in empty.problem
+    series = _isolated(builtin_code, "    return frame['x1']", run)
+    assert "must return a DataFrame" in series.problem
+
+
+def test_gome_slot_step_checks_the_slot_alone_and_repairs_it_before_any_trial(
+    run: Run, builtin_code: str
+) -> None:
+    run.add(builtin_code, "init-builtin", score=0.8)
+    reads_target = "    frame['y2'] = frame['label'] * 2\n    return frame"
+    fixed = "    frame['x1x2'] = frame['x1'] * frame['x2']\n    return frame"
+    client = ScriptedClient([DIAGNOSIS, slot_reply(reads_target), slot_reply(fixed)])
+    config = GomeConfig(initialisation="builtin", edit_mode="slot")
+    agent = GomeAgent(
+        client, config, run_dir=run.dir, seed_proposer=BuiltinProposer(), budget_s=3300
+    )
+    proposal = agent.propose(run.context())
+    assert [p for p, _ in client.calls] == ["gome:diagnosis", "gome:implement", "gome:repair"]
+    implement = client.prompt(1)
+    assert "def add_features(frame: pd.DataFrame)" in implement  # the slot's current code
+    assert "def build_features" not in implement  # and nothing else of the script
+    assert "x1: float64" in implement and "add the product of x1 and x2" in implement
+    repair = client.prompt(2)
+    assert "read the target column 'label'" in repair and "frame['y2']" in repair
+    assert "def build_features" not in repair
+    assert proposal.operator == "improve" and "frame['x1x2']" in proposal.code
+    assert function_source(proposal.code, "build_features") == function_source(
+        builtin_code, "build_features"
+    )
+    notes = proposal.recipe
+    assert (notes["edit_mode"], notes["slot"]) == ("slot", "add_features")
+    rounds = notes["static_checks"]
+    assert len(rounds) == 2 and rounds[-1] == {"problems": []}
+    assert "target column" in rounds[0]["problems"][0] and rounds[0]["resampled"] is False
+    assert notes["gome"]["edit_mode"] == "slot"
+
+
+def test_slot_mode_on_a_parent_without_slots_writes_whole_scripts(run: Run) -> None:
+    two_drafts(run)
+    agent, client = agent_for(run, [PLAIN_DIAGNOSIS, script_reply(BETTER)], edit_mode="slot")
+    proposal = agent.propose(run.context())
+    assert proposal.code == BETTER and proposal.recipe["edit_mode"] == "full"
+    assert "complete new script" in client.prompt(1)
