@@ -418,7 +418,8 @@ class SolveRun:
 
     def _back_off_after(self, trial: Trial) -> None:
         with self.lock:
-            quick_failure = not trial.is_valid and trial.runtime_s < FAST_FAILURE_S
+            # the whole step counts: a step that failed after a minute in the LLM is not a spin
+            quick_failure = not trial.is_valid and trial.runtime_s + trial.llm_s < FAST_FAILURE_S
             self.fast_failures = self.fast_failures + 1 if quick_failure else 0
             pause = failure_backoff_s(self.fast_failures)
         if pause:

@@ -10,6 +10,7 @@ import pytest
 from gome.llm import MalformedReplyError
 from gome.optimizer.diagnosis import (
     CRITERIA_WEIGHTS,
+    NEUTRAL_SCORE,
     Hypothesis,
     Problem,
     draw_hypothesis,
@@ -38,12 +39,36 @@ RAW = {
 }
 
 
-def test_parse_keeps_one_complete_hypothesis_per_problem() -> None:
+def test_parse_keeps_one_hypothesis_per_listed_problem() -> None:
     diagnosis = parse_diagnosis(RAW)
     assert [p.kind for p in diagnosis.problems] == ["scenario", "scenario", "feedback"]
     assert diagnosis.problems[1].statement == "Group ids leak across folds"
-    assert [h.statement for h in diagnosis.hypotheses] == ["Split Cabin", "GroupKFold"]
+    statements = [h.statement for h in diagnosis.hypotheses]
+    assert statements == ["Split Cabin", "GroupKFold", "More trees"]
     assert diagnosis.hypotheses[1].scores["impact"] == 9.0  # string score read as a number
+    partly = diagnosis.hypotheses[2]  # only alignment scored: the rest count as neutral
+    assert partly.scores["alignment"] == 7.0 and partly.scores["impact"] == NEUTRAL_SCORE
+    assert set(partly.unscored) == {"impact", "novelty", "feasibility", "risk_reward"}
+
+
+def test_placeholder_scores_of_a_small_model_count_as_neutral() -> None:
+    """Seen with the 0.5B local model: it copies the format's "1-10" instead of numbers."""
+    raw = {
+        "scenario_problems": [{"problem": "One feature pipeline for every model"}],
+        "hypotheses": [
+            {
+                "problem": 1,
+                "hypothesis": "Add per-group spend",
+                "scores": dict.fromkeys(
+                    ["alignment", "impact", "novelty", "feasibility", "risk_reward"], "1-10"
+                ),
+            }
+        ],
+    }
+    (hypothesis,) = parse_diagnosis(raw).hypotheses
+    assert hypothesis.weighted_score == pytest.approx(NEUTRAL_SCORE)
+    assert len(hypothesis.unscored) == 5
+    assert parse_diagnosis(raw).to_recipe()["hypotheses"][0]["unscored"]
 
 
 def test_weighted_score_uses_paper_weights_and_clamps() -> None:
@@ -76,7 +101,8 @@ def test_recipe_form_names_problem_and_weighted_score() -> None:
     [
         {},
         {"scenario_problems": ["p"], "hypotheses": []},
-        {"scenario_problems": ["p"], "hypotheses": [{"problem": 1, "hypothesis": "h"}]},
+        {"scenario_problems": ["p"], "hypotheses": [{"problem": 2, "hypothesis": "h"}]},
+        {"scenario_problems": ["p"], "hypotheses": [{"problem": 1, "hypothesis": " "}]},
     ],
 )
 def test_unusable_diagnosis_is_malformed(raw: dict) -> None:

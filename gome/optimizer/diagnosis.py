@@ -2,7 +2,8 @@
 
 The model returns one JSON object (see `prompts.DIAGNOSIS_FORMAT`); `parse_diagnosis` turns it
 into dataclasses, tolerating what models commonly get slightly wrong (string scores, scores out
-of range, extra keys) and rejecting what cannot be used (no hypothesis with all five scores).
+of range or missing, extra keys) and rejecting what cannot be used (no hypothesis tied to a
+listed problem).
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ class Hypothesis:
     problem: Problem
     statement: str
     scores: dict[str, float]
+    unscored: tuple[str, ...] = ()  # criteria the model left without a number: NEUTRAL_SCORE
 
     @property
     def weighted_score(self) -> float:
@@ -63,6 +65,7 @@ class Diagnosis:
                     "statement": h.statement,
                     "scores": h.scores,
                     "weighted": round(h.weighted_score, 3),
+                    **({"unscored": list(h.unscored)} if h.unscored else {}),
                 }
                 for h in self.hypotheses
             ],
@@ -90,6 +93,11 @@ def _problems(raw: Any, kind: ProblemKind, limit: int) -> list[Problem]:
     return problems[:limit]
 
 
+# A criterion the model did not score (small models often copy the "1-10" placeholder) counts
+# as the midpoint: it neither favours nor hides the hypothesis in the weighted draw.
+NEUTRAL_SCORE = 5.5
+
+
 def _score(value: Any) -> float | None:
     try:
         number = float(value)
@@ -112,9 +120,9 @@ def _hypothesis(raw: Any, problems: Sequence[Problem]) -> Hypothesis | None:
     scores = {
         c: _score(raw_scores.get(c, raw_scores.get(c.replace("_", "-")))) for c in CRITERIA_WEIGHTS
     }
-    if any(v is None for v in scores.values()):
-        return None
-    return Hypothesis(problem, statement, {c: float(v) for c, v in scores.items() if v is not None})
+    unscored = tuple(c for c, v in scores.items() if v is None)
+    neutral = {c: NEUTRAL_SCORE if v is None else v for c, v in scores.items()}
+    return Hypothesis(problem, statement, neutral, unscored)
 
 
 def parse_diagnosis(raw: dict[str, Any]) -> Diagnosis:
@@ -135,8 +143,8 @@ def parse_diagnosis(raw: dict[str, Any]) -> Diagnosis:
             hypotheses.append(hypothesis)
     if not hypotheses:
         raise MalformedReplyError(
-            "the diagnosis has no usable hypothesis (each needs `problem` (its number), "
-            "`hypothesis` and the five scores " + ", ".join(CRITERIA_WEIGHTS) + ")"
+            "the diagnosis has no usable hypothesis (each needs `problem`, the number of a "
+            "problem listed, and a `hypothesis` statement)"
         )
     return Diagnosis(tuple(problems), tuple(hypotheses))
 
