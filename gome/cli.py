@@ -49,6 +49,24 @@ DataDirOption = Annotated[
     ),
 ]
 
+# Options that solve, compare and bench share word for word
+ApiBaseOption = Annotated[
+    str | None, typer.Option("--api-base", help="OpenAI-compatible server URL.")
+]
+TrialTimeoutOption = Annotated[
+    float | None,
+    typer.Option("--trial-timeout", help="Seconds per trial (default: budget/4, 60-3600)."),
+]
+RunHoursOption = Annotated[
+    float | None, typer.Option("--hours", help="Wall-clock budget of each run.")
+]
+RunMinutesOption = Annotated[
+    float | None, typer.Option("--minutes", help="Wall-clock budget of each run.")
+]
+RunMaxDollarsOption = Annotated[
+    float | None, typer.Option("--max-dollars", help="LLM spend cap of each run.")
+]
+
 # Scaffolding for small models, shared by GoME and AIDE (and by solve and compare). None = not
 # given: `scaffolding_defaults` completes it for the model.
 InitOption = Annotated[
@@ -267,9 +285,7 @@ def solve_cmd(
             "local unless a provider key is set.",
         ),
     ] = None,
-    api_base: Annotated[
-        str | None, typer.Option("--api-base", help="OpenAI-compatible server URL.")
-    ] = None,
+    api_base: ApiBaseOption = None,
     max_dollars: Annotated[
         float | None, typer.Option("--max-dollars", help="Stop LLM calls past this spend.")
     ] = None,
@@ -307,10 +323,7 @@ def solve_cmd(
     gpu: Annotated[int | None, typer.Option("--gpu", help="Pin trials to this GPU.")] = None,
     workers: Annotated[int, typer.Option("--workers", help="Trials run in parallel.")] = 1,
     seed: Annotated[int, typer.Option("--seed")] = 0,
-    trial_timeout: Annotated[
-        float | None,
-        typer.Option("--trial-timeout", help="Seconds per trial (default: budget/4, 60-3600)."),
-    ] = None,
+    trial_timeout: TrialTimeoutOption = None,
     guard_fraction: Annotated[
         float | None,
         typer.Option(
@@ -397,12 +410,8 @@ def compare_cmd(
         str | None,
         typer.Option("--agents", help="Comma-separated agents: builtin, gome, aide."),
     ] = None,
-    hours: Annotated[
-        float | None, typer.Option("--hours", help="Wall-clock budget of each run.")
-    ] = None,
-    minutes: Annotated[
-        float | None, typer.Option("--minutes", help="Wall-clock budget of each run.")
-    ] = None,
+    hours: RunHoursOption = None,
+    minutes: RunMinutesOption = None,
     seeds: Annotated[
         int | None,
         typer.Option(
@@ -415,21 +424,14 @@ def compare_cmd(
             "--model", help="litellm model or local[:NAME] for the LLM agents (as gome solve)."
         ),
     ] = None,
-    api_base: Annotated[
-        str | None, typer.Option("--api-base", help="OpenAI-compatible server URL.")
-    ] = None,
-    max_dollars: Annotated[
-        float | None, typer.Option("--max-dollars", help="LLM spend cap of each run.")
-    ] = None,
+    api_base: ApiBaseOption = None,
+    max_dollars: RunMaxDollarsOption = None,
     gpu: Annotated[int | None, typer.Option("--gpu", help="Pin trials to this GPU.")] = None,
     workers: Annotated[
         int | None,
         typer.Option("--workers", help="Trials in parallel (default 1).", show_default=False),
     ] = None,
-    trial_timeout: Annotated[
-        float | None,
-        typer.Option("--trial-timeout", help="Seconds per trial (default: budget/4, 60-3600)."),
-    ] = None,
+    trial_timeout: TrialTimeoutOption = None,
     init: InitOption = None,
     edit_mode: EditModeOption = None,
     static_checks: StaticChecksOption = None,
@@ -505,12 +507,8 @@ def bench_cmd(
         str, typer.Option("--agents", help="Comma-separated agents: builtin, gome, aide.")
     ] = "gome,aide,builtin",
     seeds: Annotated[int, typer.Option("--seeds", help="Runs per agent and competition.")] = 1,
-    hours: Annotated[
-        float | None, typer.Option("--hours", help="Wall-clock budget of each run.")
-    ] = None,
-    minutes: Annotated[
-        float | None, typer.Option("--minutes", help="Wall-clock budget of each run.")
-    ] = None,
+    hours: RunHoursOption = None,
+    minutes: RunMinutesOption = None,
     model: Annotated[
         str | None,
         typer.Option(
@@ -519,16 +517,9 @@ def bench_cmd(
             "local executor, one server shared by every run).",
         ),
     ] = None,
-    api_base: Annotated[
-        str | None, typer.Option("--api-base", help="OpenAI-compatible server URL.")
-    ] = None,
-    max_dollars: Annotated[
-        float | None, typer.Option("--max-dollars", help="LLM spend cap of each run.")
-    ] = None,
-    trial_timeout: Annotated[
-        float | None,
-        typer.Option("--trial-timeout", help="Seconds per trial (default: budget/4, 60-3600)."),
-    ] = None,
+    api_base: ApiBaseOption = None,
+    max_dollars: RunMaxDollarsOption = None,
+    trial_timeout: TrialTimeoutOption = None,
     executor: Annotated[
         str,
         typer.Option(

@@ -125,6 +125,26 @@ pd.DataFrame({"id": test["id"], "label": model.predict(X_test)}).to_csv(
 """
 
 
+def reply_with_chat_completion(handler: BaseHTTPRequestHandler, model: str, text: str) -> None:
+    """Write an OpenAI chat completion whose one message is `text` (scripted test servers)."""
+    payload = {
+        "id": "chatcmpl-1",
+        "object": "chat.completion",
+        "created": 0,
+        "model": model,
+        "choices": [
+            {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "stop"}
+        ],
+        "usage": {"prompt_tokens": 120, "completion_tokens": 80, "total_tokens": 200},
+    }
+    data = json.dumps(payload).encode()
+    handler.send_response(200)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(data)))
+    handler.end_headers()
+    handler.wfile.write(data)
+
+
 class ScriptedLLM(BaseHTTPRequestHandler):
     """Answers chat completions: JSON for diagnosis prompts, a fenced script otherwise."""
 
@@ -138,26 +158,7 @@ class ScriptedLLM(BaseHTTPRequestHandler):
             text = f"```json\n{json.dumps(DIAGNOSIS)}\n```"
         else:
             text = f"One-hot encode colour.\n```python\n{SOLUTION}```\n"
-        payload = {
-            "id": "chatcmpl-1",
-            "object": "chat.completion",
-            "created": 0,
-            "model": body["model"],
-            "choices": [
-                {
-                    "index": 0,
-                    "message": {"role": "assistant", "content": text},
-                    "finish_reason": "stop",
-                }
-            ],
-            "usage": {"prompt_tokens": 120, "completion_tokens": 80, "total_tokens": 200},
-        }
-        data = json.dumps(payload).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
+        reply_with_chat_completion(self, body["model"], text)
 
     def log_message(self, *args: object) -> None:
         pass

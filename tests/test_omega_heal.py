@@ -17,6 +17,7 @@ import pytest
 from gome.llm import LLMClient
 from omega.candidate import Candidate
 from omega.heal import JOURNAL, HealingSummary, heal
+from tests.conftest import reply_with_chat_completion
 from tests.test_omega_checks import (
     GOOD,
     MUTATES_INIT_PARAM,
@@ -37,26 +38,7 @@ class ScriptedServer:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 server.requests.append(body["messages"])
                 text = replies[min(len(server.requests), len(replies)) - 1]
-                out = {
-                    "id": "x",
-                    "object": "chat.completion",
-                    "created": 1,
-                    "model": body["model"],
-                    "choices": [
-                        {
-                            "index": 0,
-                            "message": {"role": "assistant", "content": text},
-                            "finish_reason": "stop",
-                        }
-                    ],
-                    "usage": {"prompt_tokens": 1, "completion_tokens": 1, "total_tokens": 2},
-                }
-                data = json.dumps(out).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                reply_with_chat_completion(self, body["model"], text)
 
             def log_message(self, *args: object) -> None:
                 pass
