@@ -499,7 +499,6 @@ def grade_submission(
     """Score a submission and award medals; a missing or invalid submission gets score None."""
     comp = _resolve(comp)
     answers = load_answers(comp, data_dir)
-    thresholds = competition_thresholds(comp)
     path = Path(submission_path)
     exists = path.is_file() and path.suffix.lower() == ".csv"
     score: float | None = None
@@ -509,6 +508,29 @@ def grade_submission(
         score = round(score_submission(comp, submission, answers), SCORE_DECIMALS)
     except InvalidSubmissionError as exc:
         error = str(exc)
+    return competition_report(
+        comp,
+        score,
+        submission_path=path,
+        submission_exists=exists,
+        error=error,
+        data_dir=data_dir,
+        created_at=datetime.now(UTC).isoformat(),
+    )
+
+
+def competition_report(
+    comp: Competition,
+    score: float | None,
+    *,
+    submission_path: Path,
+    submission_exists: bool,
+    error: str | None,
+    data_dir: Path | str | None,
+    created_at: str,
+) -> CompetitionReport:
+    """MLE-bench's report of a (rounded) score, None for a missing or invalid submission."""
+    thresholds = competition_thresholds(comp)
     medals = thresholds.award(score)
     source = read_data_source(comp, data_dir)
     return CompetitionReport(
@@ -523,11 +545,11 @@ def grade_submission(
         silver_medal=medals.silver,
         bronze_medal=medals.bronze,
         above_median=medals.above_median,
-        submission_exists=exists,
+        submission_exists=submission_exists,
         valid_submission=score is not None,
         is_lower_better=not thresholds.direction.higher_is_better,
-        created_at=datetime.now(UTC).isoformat(),
-        submission_path=str(path),
+        created_at=created_at,
+        submission_path=str(submission_path),
         has_leaderboard=thresholds.has_leaderboard,
         reference_score=comp.reference_score if comp.is_practice else None,
         data_source=source["data_source"],

@@ -29,13 +29,7 @@ from gome.bench.plan import RunSpec
 from gome.bench.state import FINISHED, BenchState
 from gome.compare import RunRow, medal_of, read_run
 from gome.competitions import Competition, load_competition
-from gome.grading import (
-    BatchReport,
-    CompetitionReport,
-    competition_thresholds,
-    read_data_source,
-    write_json,
-)
+from gome.grading import BatchReport, CompetitionReport, competition_report, write_json
 from gome.solve import RUN_CONFIG_FILE
 
 REPORT_MD = "report.md"
@@ -64,30 +58,14 @@ def ungraded_report(
     comp: Competition, run_dir: Path, reason: str, data_dir: str | None
 ) -> CompetitionReport:
     """MLE-bench's report of a run without a grade: no submission, no score, no medal."""
-    thresholds = competition_thresholds(comp)
-    source = read_data_source(comp, data_dir)
-    return CompetitionReport(
-        competition_id=comp.id,
-        score=None,
-        gold_threshold=thresholds.gold,
-        silver_threshold=thresholds.silver,
-        bronze_threshold=thresholds.bronze,
-        median_threshold=thresholds.median,
-        any_medal=False,
-        gold_medal=False,
-        silver_medal=False,
-        bronze_medal=False,
-        above_median=False,
+    return competition_report(
+        comp,
+        None,
+        submission_path=run_dir / "submission.csv",
         submission_exists=False,
-        valid_submission=False,
-        is_lower_better=not comp.higher_is_better,
-        created_at="",
-        submission_path=str(run_dir / "submission.csv"),
-        has_leaderboard=thresholds.has_leaderboard,
-        reference_score=comp.reference_score if comp.is_practice else None,
-        data_source=source["data_source"],
-        data_source_note=source["note"],
         error=reason,
+        data_dir=data_dir,
+        created_at="",
     )
 
 
