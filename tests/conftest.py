@@ -3,7 +3,11 @@ scripted OpenAI-compatible server on 127.0.0.1 for the LLM agents."""
 
 from __future__ import annotations
 
+import csv
 import json
+import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -13,6 +17,8 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+
+from gome.journal import Trial
 
 TOY_ID = "toy-tabular"
 
@@ -123,6 +129,39 @@ pd.DataFrame({"id": test["id"], "label": model.predict(X_test)}).to_csv(
     "submission.csv", index=False
 )
 """
+
+
+def make_trial(trial_id: str, **fields: object) -> Trial:
+    """A journal record with the identity fields filled in; `fields` set the rest."""
+    base: dict[str, object] = {
+        "id": trial_id,
+        "parent_ids": (),
+        "agent": "builtin",
+        "operator": "draft",
+        "hypothesis": "",
+        "code_path": f"trials/{trial_id}/solution.py",
+        "code_hash": trial_id,
+    }
+    return Trial(**(base | fields))  # type: ignore[arg-type]
+
+
+def read_csv_rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+def gome_with_scripted_model(
+    command: str, *args: str, server: str, timeout: float
+) -> subprocess.CompletedProcess:
+    """`gome <command> ...` whose LLM agents talk to the scripted server at `server`."""
+    return subprocess.run(
+        [sys.executable, "-m", "gome", command, *args]
+        + ["--model", "openai/scripted", "--api-base", server],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=os.environ.copy() | {"OPENAI_API_KEY": "sk-test", "COLUMNS": "200"},
+    )
 
 
 def reply_with_chat_completion(handler: BaseHTTPRequestHandler, model: str, text: str) -> None:

@@ -4,9 +4,7 @@ folders (then re-run: finished runs untouched, an unfinished one resumed from it
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -33,7 +31,7 @@ from gome.bench.state import BENCH_FILE, FINISHED, load_state, open_state
 from gome.competitions import load_competition
 from gome.errors import GomeError
 from gome.journal import FINAL_SEED
-from tests.conftest import TOY_ID, write_toy_competition
+from tests.conftest import TOY_ID, gome_with_scripted_model, read_csv_rows, write_toy_competition
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MEDAL_ID = "toy-medal"  # a "lite" competition with a leaderboard: real medals
@@ -260,19 +258,7 @@ BUDGET_S = 20.0  # a run stops proposing with under 15 s left: one or two short 
 
 
 def bench(*args: str, server: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "gome", "bench", *args]
-        + ["--model", "openai/scripted", "--api-base", server],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env=os.environ.copy() | {"OPENAI_API_KEY": "sk-test", "COLUMNS": "200"},
-    )
-
-
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as fh:
-        return list(csv.DictReader(fh))
+    return gome_with_scripted_model("bench", *args, server=server, timeout=300)
 
 
 def journal_of(run_dir: Path) -> list[dict]:
@@ -307,7 +293,7 @@ def test_bench_report_matches_the_run_folders_and_rerun_resumes(
     assert [s["competition_id"] for s in state["skipped"]] == [KAGGLE_ID]
 
     grades = {name: json.loads((folder / name / "grade.json").read_text()) for name in names}
-    rows = {row["run"]: row for row in read_csv(folder / "report.csv")}
+    rows = {row["run"]: row for row in read_csv_rows(folder / "report.csv")}
     assert set(rows) == names
     for name, row in rows.items():
         grade, trials = grades[name], journal_of(folder / name)
@@ -371,6 +357,6 @@ def test_bench_report_matches_the_run_folders_and_rerun_resumes(
     assert new[: len(old)] == old and len(new) > len(old), "the run did not resume"
     attempts = (unfinished / ATTEMPTS_FILE).read_text().splitlines()
     assert len(attempts) == 2 and "--resume" in json.loads(attempts[1])["argv"]
-    row = next(r for r in read_csv(folder / "report.csv") if r["run"] == unfinished.name)
+    row = next(r for r in read_csv_rows(folder / "report.csv") if r["run"] == unfinished.name)
     assert row["status"] == FINISHED and int(row["trials"]) > 0
     assert time.monotonic() - started < BUDGET_S + 30  # only the one run ran

@@ -3,11 +3,8 @@ plot, and a resume that skips finished runs and continues an unfinished one."""
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 import subprocess
-import sys
 from dataclasses import replace
 from pathlib import Path
 
@@ -25,7 +22,7 @@ from gome.compare import (
 from gome.direction import Direction
 from gome.errors import GomeError
 from gome.journal import FINAL_SEED, Journal, Trial
-from tests.conftest import TOY_ID
+from tests.conftest import TOY_ID, gome_with_scripted_model, make_trial, read_csv_rows
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
@@ -82,14 +79,9 @@ def test_scaffolding_reaches_gome_and_aide_alike_and_survives_resume(
 
 
 def step(tid: str, started: str, finished: str, score: float | None, label: str = "ok") -> Trial:
-    return Trial(
-        id=tid,
-        parent_ids=(),
-        agent="builtin",
-        operator="draft",
-        hypothesis="",
+    return make_trial(
+        tid,
         code_path="",
-        code_hash=tid,
         label=label,
         validation_score=score,
         started_at=f"2025-01-01T10:{started}+00:00",
@@ -149,20 +141,8 @@ def proposed(trials: list[dict]) -> list[dict]:
     return [t for t in trials if t["operator"] != FINAL_SEED]
 
 
-def read_csv(path: Path) -> list[dict[str, str]]:
-    with path.open(newline="") as fh:
-        return list(csv.DictReader(fh))
-
-
 def compare(*args: str, server: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "gome", "compare", *args]
-        + ["--model", "openai/scripted", "--api-base", server],
-        capture_output=True,
-        text=True,
-        timeout=400,
-        env=os.environ.copy() | {"OPENAI_API_KEY": "sk-test", "COLUMNS": "200"},
-    )
+    return gome_with_scripted_model("compare", *args, server=server, timeout=400)
 
 
 AGENTS = ("builtin", "gome", "aide")
@@ -185,7 +165,7 @@ def test_compare_tables_every_run_and_resume_skips_finished_ones(
         f"{a}-s{s}" for a, s in expected
     }
 
-    rows = read_csv(folder / "summary.csv")
+    rows = read_csv_rows(folder / "summary.csv")
     per_run = [r for r in rows if r["seed"] != "mean"]
     assert {(r["agent"], int(r["seed"])) for r in per_run} == expected
     assert len(per_run) == len(expected)
@@ -249,5 +229,5 @@ def test_compare_tables_every_run_and_resume_skips_finished_ones(
         assert (folder / name / "grade.json").read_bytes() == grades[name], name
     new = journal_of(unfinished)
     assert new[: len(old)] == old and len(new) > len(old), "the unfinished run did not resume"
-    row = next(r for r in read_csv(folder / "summary.csv") if r["run"] == "builtin-s1")
+    row = next(r for r in read_csv_rows(folder / "summary.csv") if r["run"] == "builtin-s1")
     assert int(row["trials"]) == len(proposed(new))

@@ -10,20 +10,14 @@ from gome.direction import Direction
 from gome.final_selection import FINAL_SEEDS, choose_final, next_rerun
 from gome.journal import FINAL_SEED, Trial
 from gome.solve import SolveConfig, SolveRun
-from tests.conftest import TOY_ID
+from tests.conftest import TOY_ID, make_trial
 
 UP = Direction.HIGHER
 
 
 def first(tid: str, score: float, guard: float | None = None, runtime: float = 10.0) -> Trial:
-    return Trial(
-        id=tid,
-        parent_ids=(),
-        agent="builtin",
-        operator="draft",
-        hypothesis="",
-        code_path=f"trials/{tid}/solution.py",
-        code_hash=tid,
+    return make_trial(
+        tid,
         validation_score=score,
         guard_score=guard,
         guard_se=None if guard is None else 0.01,
@@ -32,13 +26,10 @@ def first(tid: str, score: float, guard: float | None = None, runtime: float = 1
 
 
 def rerun(tid: str, parent: str, seed: int, score: float | None, guard: float | None = None):
-    return Trial(
-        id=tid,
+    return make_trial(
+        tid,
         parent_ids=(parent,),
-        agent="builtin",
         operator=FINAL_SEED,
-        hypothesis="",
-        code_path=f"trials/{tid}/solution.py",
         code_hash=parent,
         recipe={"seed": seed},
         label="ok" if score is not None else "crash",

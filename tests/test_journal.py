@@ -6,16 +6,13 @@ from pathlib import Path
 
 from gome.direction import Direction
 from gome.journal import Journal, Trial
+from tests.conftest import make_trial as trial_record
 
 
 def make_trial(trial_id: str, score: float | None, label: str = "ok", flags=()) -> Trial:
-    return Trial(
-        id=trial_id,
-        parent_ids=(),
-        agent="builtin",
-        operator="draft",
+    return trial_record(
+        trial_id,
         hypothesis="h",
-        code_path=f"trials/{trial_id}/solution.py",
         code_hash="abc",
         label=label,
         validation_score=score,
