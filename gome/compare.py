@@ -32,7 +32,7 @@ from gome.direction import Direction
 from gome.errors import GomeError
 from gome.journal import FINAL_SEED, Journal, Trial
 from gome.runner import FailureLabel
-from gome.runs import _medal as medal_of
+from gome.runs import medal_of
 from gome.solve import AGENTS, LLM_AGENTS, RUN_CONFIG_FILE, load_run
 from gome.solve_cli import budget_seconds, run_solve
 

@@ -32,7 +32,7 @@ def _kept(run_dir: Path, journal: Journal, config_id: str) -> Trial | None:
     return journal.best(load_competition(config_id).direction)
 
 
-def _medal(grade: dict) -> str:
+def medal_of(grade: dict) -> str:
     for medal in ("gold", "silver", "bronze"):
         if grade.get(f"{medal}_medal"):
             return medal
@@ -60,7 +60,7 @@ def list_runs(root: Path) -> list[tuple]:
                 len(journal.valid),
                 "-" if best is None else f"{best.validation_score:.5f}",
                 grade.get("score", "-"),
-                _medal(grade) if grade else "-",
+                medal_of(grade) if grade else "-",
             )
         )
     return rows
@@ -102,5 +102,5 @@ def show_run(run_dir: Path, console: Console) -> None:
     grade = _read_grade(run_dir)
     if grade:
         table.add_row("graded score", str(grade.get("score")))
-        table.add_row("medal", _medal(grade))
+        table.add_row("medal", medal_of(grade))
     console.print(table)

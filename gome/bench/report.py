@@ -27,9 +27,10 @@ from typing import Any
 from gome.bench.executors import CONSOLE_LOG
 from gome.bench.plan import RunSpec
 from gome.bench.state import FINISHED, BenchState
-from gome.compare import RunRow, medal_of, read_run
+from gome.compare import RunRow, read_run
 from gome.competitions import Competition, load_competition
 from gome.grading import BatchReport, CompetitionReport, competition_report, write_json
+from gome.runs import medal_of
 from gome.solve import RUN_CONFIG_FILE
 
 REPORT_MD = "report.md"
