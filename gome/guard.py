@@ -59,6 +59,15 @@ GUARD_Z = 2.0
 # The journal flag (and acceptance reason) of a trial whose validation gain did not carry over
 # to the guard; it carries no number, since flags and reasons reach prompts.
 GUARD_REGRESSION = "guard-regression: the validation gain did not carry over to held-out rows"
+# A script's own validation score better than its guard score by more than GAP_Z standard
+# errors and GAP_RELATIVE of the guard score: the script validated on rows it trained on, or on
+# leaked information. Both bounds must hold (see `validation_gap`).
+GAP_Z = 4.0
+GAP_RELATIVE = 0.1
+VALIDATION_GAP = (
+    "validation-gap: the script's own validation score is far better than held-out rows "
+    "confirm (train/validation overlap or leakage)"
+)
 # metrics whose answers are class labels or class probabilities: the guard is stratified
 _CLASSIFICATION_METRICS = frozenset(
     {
@@ -104,6 +113,31 @@ def guard_regressed(
         return False
     tolerance = GUARD_Z * math.hypot(candidate_se or 0.0, incumbent_se or 0.0)
     return direction.is_better(incumbent, candidate) and abs(incumbent - candidate) > tolerance
+
+
+def validation_gap(
+    validation: float | None,
+    guard: float | None,
+    guard_se: float | None,
+    direction: Direction,
+) -> bool:
+    """Whether a script's validation score claims far more than its guard score confirms.
+
+    An honest split estimates the same generalisation as the guard rows, so the two differ
+    by noise and by the script's own split (a CV mean on 90 % of the rows against one small
+    slice); a script that scores rows it trained on (train/validation overlap, target leakage
+    in features, a wrong merge) reports a score that no held-out row supports. The gap is
+    severe only beyond `GAP_Z` (4) bootstrap standard errors of the guard score *and*
+    `GAP_RELATIVE` (10 %) of it: the first rules out a small guard's noise, the second a
+    systematic but honest difference on a large guard (an accuracy of 0.81 against 0.79).
+    A validation score worse than the guard is never severe. Missing numbers never are.
+    """
+    if validation is None or guard is None or guard_se is None:
+        return False
+    if not direction.is_better(validation, guard):
+        return False
+    gap = abs(validation - guard)
+    return gap > GAP_Z * guard_se and gap > GAP_RELATIVE * abs(guard)
 
 
 def _read_text_csv(path: Path) -> pd.DataFrame:

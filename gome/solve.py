@@ -28,7 +28,15 @@ from gome.environment import SEED_ENV, describe_environment
 from gome.errors import GomeError
 from gome.final_selection import SELECTION_FILE, choose_final, next_rerun, top_trials
 from gome.grading import CompetitionReport, grade_submission, validate_submission
-from gome.guard import DEFAULT_FRACTION, GUARD_REGRESSION, GuardScore, build_guard, guard_regressed
+from gome.guard import (
+    DEFAULT_FRACTION,
+    GUARD_REGRESSION,
+    VALIDATION_GAP,
+    GuardScore,
+    build_guard,
+    guard_regressed,
+    validation_gap,
+)
 from gome.integrity import check_submission, scan_code
 from gome.journal import FINAL_SEED, Journal, Trial
 from gome.llm import BudgetExceededError, LLMClient, LLMError
@@ -478,8 +486,7 @@ class SolveRun:
                 self.status.running.pop(trial_id, None)
                 self.in_flight.pop(trial_id, None)
                 return trial
-            if self._guard_regression(trial):
-                trial = replace(trial, flags=(*trial.flags, GUARD_REGRESSION))
+            trial = replace(trial, flags=(*trial.flags, *self._guard_flags(trial)))
             self.journal.append(trial)
             self.status.running.pop(trial_id, None)
             self.in_flight.pop(trial_id, None)
@@ -499,6 +506,20 @@ class SolveRun:
         except GomeError as exc:
             self.log(f"guard: no score for {trial_id}: {exc}")
             return None
+
+    def _guard_flags(self, trial: Trial) -> list[str]:
+        """Integrity flags that need the guard score: a validation gain that did not carry
+        over to the guard rows, and a validation score that the guard rows do not support."""
+        flags = [GUARD_REGRESSION] if self._guard_regression(trial) else []
+        if validation_gap(
+            trial.validation_score, trial.guard_score, trial.guard_se, self.competition.direction
+        ):
+            self.log(
+                f"validation-gap: {trial.id} validates at {trial.validation_score:.6g}, the "
+                f"guard rows at {trial.guard_score:.6g} (se {trial.guard_se or 0:.3g}): flagged"
+            )
+            flags.append(VALIDATION_GAP)
+        return flags
 
     def _guard_regression(self, trial: Trial) -> bool:
         """A first run that beats the best on validation but is worse on the guard by more

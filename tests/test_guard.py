@@ -23,9 +23,11 @@ from gome.guard import (
     GUARD_REGRESSION,
     RAW_SUBMISSION,
     STATE_DIR,
+    VALIDATION_GAP,
     VIEW_DIR,
     build_guard,
     guard_regressed,
+    validation_gap,
 )
 from gome.solve import SolveConfig, SolveRun, load_run
 from tests.conftest import TOY_ID
@@ -43,6 +45,19 @@ sample.to_csv("submission.csv", index=False)
 print("validation_score: 0.80")
 """
 INVERTED = HONEST.replace("rule.astype(int)", "1 - rule.astype(int)").replace("0.80", "0.95")
+# Train/validation overlap: a tree on a feature that carries no signal (the id), validated on
+# the rows it was fitted on, so it reports a perfect score that no held-out row supports.
+OVERLAP = """
+import pandas as pd
+from sklearn.tree import DecisionTreeClassifier
+train = pd.read_csv("input/train.csv")
+test = pd.read_csv("input/test.csv")
+model = DecisionTreeClassifier(random_state=0).fit(train[["id"]], train["label"])
+print(f"validation_score: {(model.predict(train[['id']]) == train['label']).mean():.4f}")
+pd.DataFrame({"id": test["id"], "label": model.predict(test[["id"]])}).to_csv(
+    "submission.csv", index=False
+)
+"""
 
 
 class ScriptedAgent:
@@ -255,3 +270,29 @@ def test_flags_are_checked_and_old_runs_keep_their_data_view(tmp_path) -> None:
     (tmp_path / "run.json").write_text(json.dumps(old))
     config, _ = load_run(tmp_path)
     assert config.guard_fraction == 0.0 and config.final_top_k == 3
+
+
+def test_validation_gap_needs_both_many_standard_errors_and_a_real_share() -> None:
+    up, down = Direction.of(True), Direction.of(False)
+    assert validation_gap(1.0, 0.55, 0.08, up)  # 0.45 > 4 x 0.08 and > 10 % of 0.55
+    assert not validation_gap(1.0, 0.75, 0.08, up)  # 0.25 is within 4 standard errors
+    assert not validation_gap(0.81, 0.79, 0.001, up)  # many se, but an honest 2.5 % apart
+    assert not validation_gap(0.55, 1.0, 0.01, up)  # worse on validation: never severe
+    assert validation_gap(20.0, 60.0, 5.0, down)  # an RMSE far lower than the guard's
+    assert not validation_gap(55.7, 69.9, 6.5, down)  # measured: diabetes, builtin, honest
+    assert not validation_gap(1.0, None, None, up) and not validation_gap(None, 0.5, 0.1, up)
+
+
+def test_validating_on_training_rows_is_flagged_and_never_promoted(toy_competition, tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    run = SolveRun(run_dir, SolveConfig(competition_id=TOY_ID, budget_s=300.0, final_top_k=0))
+    run.agent = ScriptedAgent(HONEST, OVERLAP)
+    honest, overlap = run.run_one(), run.run_one()
+    assert honest is not None and overlap is not None
+    assert honest.is_valid and VALIDATION_GAP not in honest.flags
+    assert overlap.label == "ok" and overlap.validation_score == 1.0
+    assert overlap.guard_score is not None and overlap.guard_score < 0.8
+    assert VALIDATION_GAP in overlap.flags and not overlap.is_valid
+    assert run.status.best_trial == honest.id
+    assert f"validation-gap: {overlap.id} validates at 1" in (run_dir / "run.log").read_text()

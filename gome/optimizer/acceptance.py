@@ -2,7 +2,9 @@
 -> guard.
 
 A candidate replaces a trace's current best script only when it ran cleanly with a valid
-submission, carries no integrity flag, and beats the best by more than the noise tolerance;
+submission, carries no integrity flag (the audit's, or the guard's `validation-gap`: a
+validation score no held-out row supports, from train/validation overlap or leakage), and
+beats the best by more than the noise tolerance;
 within the tolerance it wins only by being simpler and faster (fewer lines, no slower, and
 one of the two by a real margin). A winner is still rejected when its generalisation-guard
 score (held-out train rows, scored by the harness) is worse than the incumbent's by more
