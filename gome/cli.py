@@ -307,6 +307,15 @@ def solve_cmd(
     traces: Annotated[
         int, typer.Option("--traces", help="Parallel GoME traces.", rich_help_panel=GOME)
     ] = 1,
+    omega_models: Annotated[
+        int,
+        typer.Option(
+            "--omega-models",
+            help="OMEGA registry algorithms (gome omega generate) offered as model choices in "
+            "GoME's prompts; 0: none.",
+            rich_help_panel=GOME,
+        ),
+    ] = 3,
     aide_num_drafts: Annotated[
         int, typer.Option("--aide-num-drafts", help="Root drafts first.", rich_help_panel=AIDE)
     ] = 5,
@@ -381,6 +390,7 @@ def solve_cmd(
             "schedule": schedule,
             "restart": restart,
             "traces": traces,
+            "omega_models": omega_models,
         },
         aide_settings=scaffolding
         | {

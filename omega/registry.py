@@ -1,11 +1,11 @@
 """Accepted algorithms: one module and one metadata file each, in a registry folder.
 
-Default folder: `<cache>/omega/registry` (`--registry` elsewhere). `<name>.py` is the
-candidate's module, self-contained; `<name>.json` holds its class, task, idea, lineage
-(origin, principle, parents, repairs) and scores (mean rank against the reference models,
-per-dataset means, wins/ties/losses). Agents get them through `prompt_snippet`: a solution
-script runs in the sandbox, where the registry is not mounted, so the snippet carries the
-code to paste.
+Default folder: `<cache>/omega/registry` (`GOME_OMEGA_REGISTRY` or `--registry` elsewhere).
+`<name>.py` is the candidate's module, self-contained; `<name>.json` holds its class, task,
+idea, lineage (origin, principle, parents, repairs) and scores (mean rank against the
+reference models, per-dataset means, wins/ties/losses). Agents get them through
+`prompt_snippet` (GoME's prompts, `GomeConfig.omega_models`): a solution script runs in the
+sandbox, where the registry is not mounted, so the snippet carries the code to paste.
 """
 
 from __future__ import annotations
@@ -26,7 +26,10 @@ from omega.stats import rank_table
 
 
 def default_registry() -> Path:
-    return cache_root() / "omega" / "registry"
+    """`GOME_OMEGA_REGISTRY` (a registry shared by a team, or a test's own), else
+    `<cache>/omega/registry`."""
+    override = os.environ.get("GOME_OMEGA_REGISTRY")
+    return Path(override) if override else cache_root() / "omega" / "registry"
 
 
 @dataclass(frozen=True)
@@ -138,9 +141,12 @@ def as_dict(entry: Entry) -> dict[str, Any]:
     return data
 
 
-def prompt_snippet(task: str, folder: Path | None = None, limit: int = 3) -> str:
+def prompt_snippet(
+    task: str, folder: Path | None = None, limit: int = 3, *, with_code: bool = True
+) -> str:
     """Text an agent's prompt can include: the best registry algorithms for `task`, each with
-    its idea, its standing and its code to paste into a solution script. Empty when none."""
+    its idea, its standing and (`with_code`) its code to paste into a solution script; without
+    code it suits prompts that only choose what to try. Empty when none."""
     chosen = entries(folder, task)[:limit]
     if not chosen:
         return ""
@@ -150,8 +156,9 @@ def prompt_snippet(task: str, folder: Path | None = None, limit: int = 3) -> str
         "paste its class into the script and use it like any scikit-learn estimator."
     ]
     for e in chosen:
+        code = f"\n```python\n{e.code.strip()}\n```" if with_code else ""
         parts.append(
             f"- `{e.class_name}` (mean rank {e.mean_rank:.2f} vs median baseline "
-            f"{e.median_baseline_rank:.2f}): {e.idea}\n```python\n{e.code.strip()}\n```"
+            f"{e.median_baseline_rank:.2f}): {e.idea}{code}"
         )
     return "\n".join(parts)

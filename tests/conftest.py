@@ -71,6 +71,15 @@ def write_toy_competition(root: Path, rows: int = 400, seed: int = 0) -> tuple[P
     return comps, data
 
 
+@pytest.fixture(autouse=True)
+def empty_omega_registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test sees its own empty OMEGA registry, never the user's: GoME's prompts offer
+    registry algorithms, so a user's registry would change what tests send."""
+    folder = tmp_path / "omega-registry"
+    monkeypatch.setenv("GOME_OMEGA_REGISTRY", str(folder))
+    return folder
+
+
 @pytest.fixture
 def toy_competition(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
     """The toy competition, visible to gome through GOME_COMPETITIONS_DIR / GOME_DATA_DIR."""

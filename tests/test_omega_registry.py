@@ -26,7 +26,7 @@ def _scores(name: str, value: float, baseline: bool) -> Scores:
     return Scores(name, "classification", folds, {"iris": "ok", "wine": "ok"}, {}, 1.0, baseline)
 
 
-def _saved(folder: Path) -> registry.Entry:
+def saved_entry(folder: Path) -> registry.Entry:
     candidate = Candidate("c01", "classification", GOOD, "llm:test", "locality")
     scores = _scores("c01_ShrunkCentroid", 0.95, False)
     baselines = [_scores("logistic", 0.9, True), _scores("knn", 0.8, True)]
@@ -35,7 +35,7 @@ def _saved(folder: Path) -> registry.Entry:
 
 
 def test_save_and_list_round_trip(tmp_path: Path) -> None:
-    saved = _saved(tmp_path)
+    saved = saved_entry(tmp_path)
     assert saved.name.startswith("shrunk_centroid_") and saved.module_path.read_text() == GOOD
     [entry] = registry.entries(tmp_path)
     assert entry == saved
@@ -61,7 +61,7 @@ def test_fallback_ensembles_and_mutations_are_named_as_such(tmp_path: Path) -> N
         found = c.inspection
         assert found.problem is None and found.idea.startswith("Fallback ensemble (no LLM)")
 
-    entry = _saved(tmp_path)
+    entry = saved_entry(tmp_path)
     mutant = mutate(entry, random.Random(0), "c09")
     assert mutant is not None and mutant.origin == "fallback:mutation"
     assert mutant.parents == (entry.name,)

@@ -16,6 +16,7 @@ from gome.llm import LLMReply
 from gome.optimizer import GomeAgent, GomeConfig
 from gome.optimizer.evidence import code_hash
 from tests.conftest import TOY_ID
+from tests.test_omega_registry import saved_entry
 
 SCRIPT = "import pandas as pd\n\nC = 1.0\nmodel = 'logistic'\nprint('validation_score: 0.80')\n"
 BETTER = SCRIPT.replace("C = 1.0", "C = 0.3")
@@ -403,3 +404,35 @@ def test_schedule_sets_step_size_late_and_off_leaves_it_to_the_model(run: Run) -
     proposal = agent.propose(run.context(time_left=300.0))
     assert "step_size" not in proposal.recipe and "Step size now" not in client.prompt(0)
     assert proposal.recipe["gome"]["schedule"] is False
+
+
+def test_omega_registry_algorithms_are_offered_as_model_choices(
+    run: Run, empty_omega_registry: Path
+) -> None:
+    saved_entry(empty_omega_registry)  # a classification algorithm; the toy task classifies
+    two_drafts(run)
+    agent, client = agent_for(run, [DIAGNOSIS, script_reply(BETTER)])
+    agent.propose(run.context())
+    diagnosis, implement = client.prompt(0), client.prompt(1)
+    assert "# More models" in diagnosis and "`ShrunkCentroid` (mean rank" in diagnosis
+    assert "class ShrunkCentroid" not in diagnosis  # choosing needs the idea, not the code
+    assert "class ShrunkCentroid" in implement  # coding needs the code to paste
+
+    off, client_off = agent_for(run, [DIAGNOSIS, script_reply(BETTER)], omega_models=0)
+    off.propose(run.context())
+    assert "More models" not in client_off.prompt(0) + client_off.prompt(1)
+
+
+def test_model_choices_are_the_first_thing_an_over_budget_prompt_drops(
+    run: Run, empty_omega_registry: Path
+) -> None:
+    saved_entry(empty_omega_registry)
+    agent, client = agent_for(run, [script_reply(SCRIPT)])
+    agent.propose(run.context())
+    full = client.prompt(0)
+    assert "class ShrunkCentroid" in full
+    tokens = len(full) // 4  # a cap a little under the full prompt
+    capped, client_capped = agent_for(run, [script_reply(SCRIPT)], max_prompt_tokens=tokens)
+    capped.propose(run.context())
+    prompt = client_capped.prompt(0)
+    assert "class ShrunkCentroid" not in prompt and "x1: float64" in prompt

@@ -63,6 +63,8 @@ from gome.optimizer.prompts import (
 )
 from gome.optimizer.schedule import StepSize, choose_step_size, should_restart
 from gome.optimizer.trace import AGENT_NAME, MALFORMED_STEP, TraceState, replay_trace, trace_of
+from gome.proposers.recipes import task_config
+from omega.registry import prompt_snippet
 
 T = TypeVar("T")
 SIBLING_HYPOTHESES = 2  # latest hypotheses shown per other trace
@@ -125,6 +127,7 @@ class GomeAgent:
         self.budget_s = budget_s
         self.prompt_budget = PromptBudget.for_client(client, self.config.max_prompt_tokens)
         self._previews: dict[Path, DataPreview] = {}
+        self._extra_models: tuple[str, str] | None = None
 
     # -- the protocol -----------------------------------------------------------------------------
     def propose(self, context: SearchContext) -> Proposal:
@@ -158,6 +161,23 @@ class GomeAgent:
             self.config,
             context.competition.higher_is_better,
         )
+
+    def _omega_models(self, context: SearchContext) -> tuple[str, str]:
+        """The OMEGA registry's best algorithms for this task, with and without their code;
+        read once per run, so every prompt of the run offers the same ones."""
+        if self._extra_models is None:
+            competition = context.competition
+            wanted = self.config.omega_models if competition.modality == "tabular" else 0
+            problem = task_config(competition)["problem"]
+            self._extra_models = (
+                (
+                    prompt_snippet(problem, limit=wanted),
+                    prompt_snippet(problem, limit=wanted, with_code=False),
+                )
+                if wanted
+                else ("", "")
+            )
+        return self._extra_models
 
     def _code_lines(self, trial: Trial) -> int:
         return count_code_lines(self.store.code_of(trial))
@@ -221,7 +241,9 @@ class GomeAgent:
             step.kind == "restart" and self.config.initialisation == "builtin"
         ):
             return self._seed(step, context)
-        briefing = Briefing.from_context(context, self._previews, self.prompt_budget)
+        briefing = Briefing.from_context(
+            context, self._previews, self.prompt_budget, self._omega_models(context)
+        )
         if step.kind in ("draft", "restart"):
             return self._draft(step, state, context, briefing)
         if step.kind == "debug":

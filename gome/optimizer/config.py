@@ -112,11 +112,16 @@ class GomeConfig(Scaffolding):
     diversify: bool = True
     # merge the best traces' scripts in the last fraction of the budget (0 = never)
     merge_fraction: float = 0.15
+    # OMEGA registry algorithms (`gome omega generate`) offered as model choices in the
+    # prompts of tabular tasks: the best this many of the task's type (0 = none)
+    omega_models: int = 3
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.top_k < 1 or self.traces < 1 or self.num_drafts < 1:
             raise ValueError("top_k, traces and num_drafts must be at least 1")
+        if self.omega_models < 0:
+            raise ValueError("omega_models must be at least 0")
         if not 0.0 <= self.merge_fraction < 1.0:
             raise ValueError("merge_fraction must be in [0, 1)")
 

@@ -56,7 +56,7 @@ SYSTEM = (
 
 
 # the trimming order: a lower rank is cut first
-TRIM_OUTPUT, TRIM_PREVIEW, TRIM_HISTORY, TRIM_SIBLINGS, TRIM_CODE = range(5)
+TRIM_MODELS, TRIM_OUTPUT, TRIM_PREVIEW, TRIM_HISTORY, TRIM_SIBLINGS, TRIM_CODE = range(6)
 
 
 @dataclass(frozen=True)
@@ -87,6 +87,9 @@ class Briefing:
     target_columns: tuple[str, ...] = ()
     public_dir: Path | None = None
     budget: PromptBudget = field(default_factory=PromptBudget)
+    # OMEGA registry algorithms offered as model choices: with their code, and without
+    extra_models: str = ""
+    extra_models_brief: str = ""
 
     @classmethod
     def from_context(
@@ -94,6 +97,7 @@ class Briefing:
         context: SearchContext,
         previews: dict[Path, DataPreview],
         budget: PromptBudget | None = None,
+        extra_models: tuple[str, str] = ("", ""),
     ) -> Briefing:
         """The briefing for one step; `previews` caches the data preview per public dir."""
         public_dir = Path(context.public_dir)
@@ -112,6 +116,8 @@ class Briefing:
             target_columns=tuple(context.competition.target_columns),
             public_dir=public_dir,
             budget=budget or PromptBudget(),
+            extra_models=extra_models[0],
+            extra_models_brief=extra_models[1],
         )
 
     def rules(self) -> str:
@@ -140,6 +146,12 @@ class Briefing:
         if len(description) > MAX_DESCRIPTION_CHARS:
             description = description[:MAX_DESCRIPTION_CHARS] + "\n[... description cut ...]"
         return [f"# Task\n{description}", self.data()]
+
+    def models(self, *, with_code: bool = True) -> Cut:
+        """The OMEGA model choices: the first section a prompt over budget drops (with their
+        code, then without, then none)."""
+        variants = [self.extra_models] if with_code else []
+        return _cut("More models", [*variants, self.extra_models_brief, ""], TRIM_MODELS)
 
     def data(self) -> Cut:
         short = self.data_preview_without_rows or self.data_preview
@@ -301,6 +313,7 @@ def draft_messages(briefing: Briefing, memory: Variants, siblings: str) -> Messa
         briefing,
         briefing.task(),
         briefing.rules(),
+        briefing.models(),
         _cut("What earlier attempts learned", memory, TRIM_HISTORY),
         _cut("Other traces are trying (choose a different approach)", siblings, TRIM_SIBLINGS),
         ask,
@@ -373,6 +386,7 @@ def diagnosis_messages(
         briefing,
         briefing.task(),
         briefing.rules(),
+        briefing.models(with_code=False),
         _script_cut(f"Current best script ({current_summary})", current_code, edit_mode),
         _cut("Latest trial", evidence, TRIM_OUTPUT),
         _cut("Memory", memory, TRIM_HISTORY),
@@ -407,6 +421,7 @@ def implement_messages(
         briefing,
         briefing.task(),
         briefing.rules(),
+        briefing.models(),
         f"# Current script\n{_code_block(target.parent_code)}",
         ask,
     )
