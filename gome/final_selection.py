@@ -27,7 +27,7 @@ from typing import Any
 
 from gome.direction import Direction
 from gome.guard import guard_regressed
-from gome.journal import FINAL_SEED, Trial
+from gome.journal import FINAL_SEED, Trial, first_runs, ranked
 
 FINAL_SEEDS = (1, 2)  # GOME_SEED of the re-runs
 RUNTIME_MARGIN = 1.5  # a re-run must fit 1.5 x its parent's runtime ...
@@ -35,11 +35,6 @@ OVERHEAD_S = 5.0  # ... plus the sandbox's start and the audit
 SELECTION_FILE = "final_selection.json"
 
 RerunKey = tuple[str, int]  # (parent trial id, seed)
-
-
-def first_runs(trials: Sequence[Trial]) -> list[Trial]:
-    """Valid, unflagged trials that are not re-runs, in journal order."""
-    return [t for t in trials if t.is_valid and t.operator != FINAL_SEED]
 
 
 def reruns(trials: Sequence[Trial]) -> dict[RerunKey, Trial]:
@@ -53,12 +48,7 @@ def reruns(trials: Sequence[Trial]) -> dict[RerunKey, Trial]:
 
 def top_trials(trials: Sequence[Trial], direction: Direction, top_k: int) -> list[Trial]:
     """The `top_k` best first runs by validation score, best first (journal order on ties)."""
-    ranked = sorted(
-        first_runs(trials),
-        key=lambda t: t.validation_score or 0.0,
-        reverse=direction.higher_is_better,
-    )
-    return ranked[:top_k]
+    return ranked(trials, direction)[:top_k]
 
 
 def next_rerun(

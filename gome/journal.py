@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -73,6 +73,24 @@ class Trial:
         return cls(**raw)
 
 
+def first_runs(trials: Sequence[Trial]) -> list[Trial]:
+    """Valid, unflagged trials that are not re-runs, in journal order: the candidates.
+
+    Final-seed re-runs are not candidates: they only vouch for their parent."""
+    return [t for t in trials if t.is_valid and t.operator != FINAL_SEED]
+
+
+def ranked(trials: Sequence[Trial], direction: Direction) -> list[Trial]:
+    """The candidates (`first_runs`), best validation score first; journal order on ties.
+    The one ranking every selection uses: the run's best, the final re-runs, the built-in
+    proposer's next recipe."""
+    return sorted(
+        first_runs(trials),
+        key=lambda t: t.validation_score or 0.0,
+        reverse=direction.higher_is_better,
+    )
+
+
 class Journal:
     """The trials of one run, backed by `<run_dir>/journal.jsonl`."""
 
@@ -125,20 +143,9 @@ class Journal:
         return [t for t in self.trials if not t.is_valid]
 
     def best(self, direction: Direction) -> Trial | None:
-        """The valid, unflagged trial with the best validation score (first one on ties).
-
-        Final-seed re-runs are not candidates: they only vouch for their parent.
-        """
-        best: Trial | None = None
-        for trial in self.valid:
-            if trial.operator == FINAL_SEED:
-                continue
-            assert trial.validation_score is not None
-            if best is None or direction.is_better(
-                trial.validation_score, best.validation_score or 0.0
-            ):
-                best = trial
-        return best
+        """The first of `ranked` (the best first run; first one on ties)."""
+        ranking = ranked(self.trials, direction)
+        return ranking[0] if ranking else None
 
     def next_id(self) -> str:
         return f"t{len(self.trials) + 1:04d}"

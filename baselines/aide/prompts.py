@@ -29,7 +29,8 @@ from gome.optimizer.prompts import (
     Messages,
     ScriptReply,
     Section,
-    fit_conversation,
+    code_block,
+    conversation,
     output_cut,
     slot_facts,
     slot_reply,
@@ -51,14 +52,7 @@ REPLY_FORMAT = (
 
 
 def _conversation(briefing: Briefing, *sections: Section | list[Section]) -> Messages:
-    flat: list[Section] = []
-    for section in sections:
-        flat += section if isinstance(section, list) else [section]
-    return fit_conversation(SYSTEM, briefing.budget, flat)
-
-
-def _code_block(code: str) -> str:
-    return f"```python\n{code}\n```"
+    return conversation(SYSTEM, briefing, *sections)
 
 
 def _score(trial: Trial) -> str:
@@ -158,7 +152,7 @@ def improve_messages(
         briefing.task(),
         briefing.rules(),
         _memory_section(memory),
-        f"# Previous solution ({summary})\n{_code_block(target.parent_code)}",
+        f"# Previous solution ({summary})\n{code_block(target.parent_code)}",
         ask,
     )
 
@@ -178,7 +172,7 @@ def debug_messages(briefing: Briefing, target: EditTarget, outcome: str, output:
         briefing,
         briefing.task(),
         briefing.rules(),
-        f"# Previous (buggy) solution\n{_code_block(target.parent_code)}",
+        f"# Previous (buggy) solution\n{code_block(target.parent_code)}",
         output_cut(outcome, output),
         ask,
     )

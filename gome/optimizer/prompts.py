@@ -191,14 +191,20 @@ def fit_conversation(system: str, budget: PromptBudget, sections: Sequence[Secti
     return messages
 
 
-def _conversation(briefing: Briefing, *sections: Section | list[Section]) -> Messages:
+def conversation(system: str, briefing: Briefing, *sections: Section | list[Section]) -> Messages:
+    """`sections` (a list stands for its items) as one user message under `system`, cut to
+    fit the briefing's token budget (`fit_conversation`). AIDE's prompts use it too."""
     flat: list[Section] = []
     for section in sections:
         flat += section if isinstance(section, list) else [section]
-    return fit_conversation(SYSTEM, briefing.budget, flat)
+    return fit_conversation(system, briefing.budget, flat)
 
 
-def _code_block(code: str) -> str:
+def _conversation(briefing: Briefing, *sections: Section | list[Section]) -> Messages:
+    return conversation(SYSTEM, briefing, *sections)
+
+
+def code_block(code: str) -> str:
     return f"```python\n{code}\n```"
 
 
@@ -288,7 +294,7 @@ def slot_section(target: EditTarget) -> str:
     return (
         f"# The function to rewrite: `{slot.name}`\n"
         f"The solution script is fixed except for this function. Its contract:\n{slot.contract}\n"
-        f"Current version:\n{_code_block(target.slot_source())}"
+        f"Current version:\n{code_block(target.slot_source())}"
     )
 
 
@@ -343,7 +349,7 @@ def _script_cut(title: str, code: str, edit_mode: EditMode) -> Cut:
     else:
         only_slots = "\n\n".join(function_source(code, name) or "" for name in slots)
         variants = (slot_view(code, slots), only_slots)
-    return Cut(tuple(f"# {title}\n{_code_block(v)}" for v in variants), TRIM_CODE)
+    return Cut(tuple(f"# {title}\n{code_block(v)}" for v in variants), TRIM_CODE)
 
 
 def _slot_rule(code: str, edit_mode: EditMode) -> str:
@@ -422,7 +428,7 @@ def implement_messages(
         briefing.task(),
         briefing.rules(),
         briefing.models(),
-        f"# Current script\n{_code_block(target.parent_code)}",
+        f"# Current script\n{code_block(target.parent_code)}",
         ask,
     )
 
@@ -452,7 +458,7 @@ def debug_messages(briefing: Briefing, target: EditTarget, outcome: str, output:
     return _conversation(
         briefing,
         briefing.rules(),
-        f"# Failing script\n{_code_block(target.parent_code)}",
+        f"# Failing script\n{code_block(target.parent_code)}",
         output_cut(outcome, output),
         ask,
     )
@@ -466,7 +472,7 @@ def merge_messages(
     if target.mode == "slot" and target.slot:
         slot = target.slot
         others = [(summary, function_source(code, slot) or "") for summary, code in others]
-        references = "\n\n".join(f"## {summary}\n{_code_block(code)}" for summary, code in others)
+        references = "\n\n".join(f"## {summary}\n{code_block(code)}" for summary, code in others)
         ask = (
             f"# Your job\nMerge: bring into `{slot}` the parts of the other traces' versions that "
             "most likely explain their scores, keeping to the contract. "
@@ -479,7 +485,7 @@ def merge_messages(
             f"# `{slot}` in the best scripts of the other traces\n{references}",
             ask,
         )
-    references = "\n\n".join(f"## {summary}\n{_code_block(code)}" for summary, code in others)
+    references = "\n\n".join(f"## {summary}\n{code_block(code)}" for summary, code in others)
     ask = (
         "# Your job\nMerge: keep the current script's structure and bring in the parts of the "
         "other scripts that most likely explain their scores (features, models, ensembling), "
@@ -489,7 +495,7 @@ def merge_messages(
         briefing,
         briefing.task(),
         briefing.rules(),
-        f"# Current script (the best trace)\n{_code_block(target.parent_code)}",
+        f"# Current script (the best trace)\n{code_block(target.parent_code)}",
         f"# Best scripts of the other traces\n{references}",
         ask,
     )
@@ -515,7 +521,7 @@ def repair_messages(
     body = (
         f"# Fix {what} before it runs\nChecks found:\n{found}\n\n"
         f"# {what[0].upper()}{what[1:]} (the problem line ends with `{REPAIR_MARKER}`)\n"
-        f"{_code_block(excerpt)}\n\n# Your job\nFix the problems. {reply_format}"
+        f"{code_block(excerpt)}\n\n# Your job\nFix the problems. {reply_format}"
     )
     return [{"role": "system", "content": SYSTEM}, {"role": "user", "content": body}]
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from gome.agent import Proposal, SearchContext
-from gome.journal import Trial
+from gome.journal import Trial, ranked
 from gome.proposers import recipes as rc
 from gome.proposers.recipes import Member, Recipe
 from gome.proposers.script import profile_public_data, render, threads_for
@@ -242,11 +242,7 @@ class State:
 
 
 def ranked_trials(context: SearchContext) -> list[Scored]:
-    """Our valid trials, best validation score first (earlier first on ties)."""
-    scored = []
-    for trial in context.history:
-        recipe = Recipe.from_dict(trial.recipe)
-        if trial.is_valid and recipe is not None:
-            scored.append(Scored(trial, recipe))
-    higher = context.competition.higher_is_better
-    return sorted(scored, key=lambda s: s.score, reverse=higher)  # stable: ties keep order
+    """Our valid trials (those with a recipe of ours), best validation score first."""
+    direction = context.competition.direction
+    with_recipes = ((t, Recipe.from_dict(t.recipe)) for t in ranked(context.history, direction))
+    return [Scored(trial, recipe) for trial, recipe in with_recipes if recipe is not None]
