@@ -68,6 +68,17 @@ def add(frame: pd.DataFrame) -> pd.DataFrame:
     assert find_problems(code, ()) == []  # no known columns: nothing to compare with
 
 
+def test_label_indexers_are_checked_on_their_column_key() -> None:
+    code = """import pandas as pd
+train = pd.read_csv("input/train.csv")
+train.loc[train["Age"] > 60, "Senior"] = 1
+print(train.loc[:, "Age"], train.loc[train["Spa"] > 0, ["Cabin", "Deck"]])
+print(train.at[0, "Planet"], train.loc[:, "Senior"], train.iloc[:, 2], train.loc[0])
+"""
+    flagged = {(p.line, p.message.split("'")[1]) for p in find_problems(code, COLUMNS)}
+    assert flagged == {(4, "Deck"), (5, "Planet")}  # "Senior" is created by the .loc store
+
+
 def test_repair_shows_only_the_lines_around_the_problem(run: Run) -> None:
     two_drafts(run)
     broken = _long_script("v30 = undefined_name")

@@ -2,7 +2,8 @@
 
 Each problem carries the line it points at, so a repair prompt can show only the lines around
 it. The column check flags a string literal used to index a data frame (`df["X"]`, `df[["X",
-"Y"]]`, `df.X`) only when all of these hold, to keep false alarms rare:
+"Y"]]`, `df.X`, `df.loc[rows, "X"]`, `df.at[row, "X"]`) only when all of these hold, to keep
+false alarms rare:
 - the receiver looks like a data frame: a parameter annotated `DataFrame`, a name assigned from
   `pd.read_csv` / `pd.concat` / `pd.DataFrame` / a method of another frame, or a conventional
   frame name (`df`, `train`, `test_df`, `frame`, `data`, `X_train`, ...);
@@ -30,6 +31,7 @@ FRAME_NAME = re.compile(
     r"^(df|.*_df|df_.*|train.*|test.*|frame|.*_frame|data|full|all_data|combined|X|X_.*)$"
 )
 FRAME_FACTORIES = frozenset({"read_csv", "read_parquet", "concat", "DataFrame", "merge"})
+LABEL_INDEXERS = frozenset({"loc", "at"})  # their second key selects columns by label
 _UNDEFINED = (flake.UndefinedName, flake.UndefinedLocal)
 
 
@@ -111,9 +113,15 @@ def _column_reads(tree: ast.Module, frames: set[str]) -> Iterator[tuple[str, int
 
     for node in ast.walk(tree):
         if isinstance(node, ast.Subscript) and isinstance(node.ctx, ast.Load):
-            if not is_frame(node.value):
+            receiver, selector = node.value, node.slice
+            if isinstance(receiver, ast.Attribute) and receiver.attr in LABEL_INDEXERS:
+                # df.loc[rows, "X"] / df.at[row, "X"]: the columns are the second key
+                if not (isinstance(selector, ast.Tuple) and len(selector.elts) == 2):
+                    continue
+                receiver, selector = receiver.value, selector.elts[1]
+            if not is_frame(receiver):
                 continue
-            keys = node.slice.elts if isinstance(node.slice, ast.List) else [node.slice]
+            keys = selector.elts if isinstance(selector, ast.List) else [selector]
             for key in keys:
                 if isinstance(key, ast.Constant) and isinstance(key.value, str):
                     yield key.value, key.lineno, key
