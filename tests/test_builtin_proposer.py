@@ -6,6 +6,7 @@ import random
 import re
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -17,7 +18,8 @@ from gome.competitions import Competition
 from gome.journal import Trial
 from gome.proposers import BuiltinProposer
 from gome.proposers.recipes import Member, Recipe, task_config
-from gome.proposers.script import render
+from gome.proposers.script import OmegaEstimator, render
+from tests.test_omega_registry import saved_entry
 
 ROWS = 200
 
@@ -337,3 +339,41 @@ def test_blend_gives_a_useless_member_no_weight(monkeypatch: pytest.MonkeyPatch)
         return float(np.sqrt(np.mean((y - pred) ** 2)))
 
     assert rmse(blend) < min(rmse(good_a), rmse(good_b))
+
+
+def test_omega_registry_algorithm_is_explored_run_and_ensembled_but_not_tuned(
+    passengers: Path, tmp_path: Path, empty_omega_registry: Path
+) -> None:
+    entry = saved_entry(empty_omega_registry)  # ShrunkCentroid, a classifier
+    family = f"omega:{entry.name}"
+    proposer = BuiltinProposer(explore_quota=40)
+    history: list[Trial] = []
+    omega_step = None
+    for n in range(1, 30):
+        proposal = proposer.propose(context(ACCURACY, passengers, history))
+        families = [m["family"] for m in proposal.recipe["members"]]
+        if families == [family]:
+            omega_step = proposal
+        history.append(fake_trial(proposal, n, 0.7 + 0.001 * (n % 7)))
+    assert omega_step is not None and omega_step.operator == "explore"
+    assert omega_step.recipe["members"][0]["features"] == ["base"]
+    assert f"OMEGA {entry.name}" in omega_step.hypothesis
+    assert "class ShrunkCentroid" in omega_step.code  # pasted: the sandbox has no registry
+    score, submission, _ = run(omega_step, passengers, tmp_path / "omega")
+    assert 0.3 < score <= 1.0
+    assert_matches_sample(submission, passengers)
+    # an ensemble with it runs too; it is never tuned (no search space)
+    recipe = Recipe.from_dict(omega_step.recipe)
+    both = replace(recipe, members=(*recipe.members, Member("linear", ("base",))))
+    pasted = [OmegaEstimator(entry.name, entry.class_name, entry.code)]
+    code = render(task_config(ACCURACY), both.to_dict(), 60, 1, "x", omega=pasted)
+    run(Proposal(code=code, operator="ensemble", hypothesis="x"), passengers, tmp_path / "ens")
+    members = [m for trial in history for m in trial.recipe["members"]]
+    assert not [m for m in members if m["family"] == family and m["tune_trials"]]
+    # off: never proposed, and nothing pasted
+    off = BuiltinProposer(omega_models=0, explore_quota=40)
+    seen: list[Trial] = []
+    for n in range(1, 30):
+        proposal = off.propose(context(ACCURACY, passengers, seen))
+        assert "omega:" not in str(proposal.recipe) and "ShrunkCentroid" not in proposal.code
+        seen.append(fake_trial(proposal, n, 0.7))

@@ -3,8 +3,9 @@
 Policy, one proposal per call, read off the history each time (so it resumes from a journal):
 1. draft: a cheap robust baseline (LightGBM on every applicable feature block); if it fails,
    simpler fallbacks (HistGradientBoosting, then linear, on the base columns).
-2. explore: feature levels x model families, neighbours of the best trial first, until
-   `explore_quota` single-model trials have a score.
+2. explore: feature levels x model families, and the best OMEGA registry algorithm of the
+   task's type on the base features (`omega_models`), neighbours of the best trial first,
+   until `explore_quota` single-model trials have a score.
 3. tune: Optuna inside the script for the best recipe of each of the two best model families,
    n_trials sized to the time one run of that recipe took and to the trial budget.
 4. ensemble: the best recipes of the top-k families averaged over several seeds in one script.
@@ -26,7 +27,7 @@ from gome.agent import Proposal, SearchContext
 from gome.journal import Trial, ranked
 from gome.proposers import recipes as rc
 from gome.proposers.recipes import Member, Recipe
-from gome.proposers.script import profile_public_data, render, threads_for
+from gome.proposers.script import OmegaEstimator, profile_public_data, render, threads_for
 
 LARGE_DATA_ROWS = 200_000  # above this, 3 folds instead of 5
 STARTUP_S = 3.0  # imports and reading the data, roughly, in a trial's runtime
@@ -60,18 +61,25 @@ class BuiltinProposer:
     name = "builtin"
 
     def __init__(
-        self, explore_quota: int = 6, ensemble_size: int = 3, max_tune_trials: int = 60
+        self,
+        explore_quota: int = 6,
+        ensemble_size: int = 3,
+        max_tune_trials: int = 60,
+        omega_models: int = 1,
     ) -> None:
         self.explore_quota = explore_quota
         self.ensemble_size = ensemble_size
         self.max_tune_trials = max_tune_trials
+        self.omega_models = omega_models
         self._profiles: dict[Path, dict[str, Any]] = {}
+        self._omega: dict[str, list[OmegaEstimator]] = {}
 
     # -- entry point ----------------------------------------------------------------------------
     def propose(self, context: SearchContext) -> Proposal:
         task = rc.task_config(context.competition)
         profile = self._profile(context.public_dir, task)
-        move = self._next_move(context, profile)
+        omega = self._omega_estimators(context, task["problem"])
+        move = self._next_move(context, profile, tuple(e.family for e in omega))
         why = move.recipe.describe(profile)
         budget = SCRIPT_BUDGET_SHARE * min(context.trial_timeout_s, context.time_left_s)
         return Proposal(
@@ -81,6 +89,7 @@ class BuiltinProposer:
                 time_budget_s=max(budget, 10.0),
                 n_jobs=threads_for(profile["n_train"]),
                 why=why,
+                omega=omega,
             ),
             operator=move.operator,
             hypothesis=why,
@@ -93,10 +102,30 @@ class BuiltinProposer:
             self._profiles[public_dir] = profile_public_data(public_dir, task)
         return self._profiles[public_dir]
 
+    def _omega_estimators(self, context: SearchContext, problem: str) -> list[OmegaEstimator]:
+        """The best `omega_models` OMEGA registry algorithms of the task's type (distinct class
+        names, since their modules share the script), read once per run; none off tabular
+        data."""
+        if self.omega_models <= 0 or context.competition.modality != "tabular":
+            return []
+        if problem not in self._omega:
+            from omega.registry import entries
+
+            chosen: dict[str, OmegaEstimator] = {}
+            for entry in entries(task=problem):
+                if len(chosen) < self.omega_models and entry.class_name not in chosen:
+                    chosen[entry.class_name] = OmegaEstimator(
+                        entry.name, entry.class_name, entry.code
+                    )
+            self._omega[problem] = list(chosen.values())
+        return self._omega[problem]
+
     # -- policy ---------------------------------------------------------------------------------
-    def _next_move(self, context: SearchContext, profile: dict[str, Any]) -> Move:
+    def _next_move(
+        self, context: SearchContext, profile: dict[str, Any], omega_families: tuple[str, ...]
+    ) -> Move:
         """The first untried move of the generators, in the order the search phase asks for."""
-        state = State.read(context, profile)
+        state = State.read(context, profile, omega_families)
         time_short = context.time_left_s < state.time_for_ensemble()
         if not state.ranked:
             order = [self._drafts, self._explore, self._fallback]
@@ -121,12 +150,13 @@ class BuiltinProposer:
             yield Move("draft", state.single(Member(family, features, rc.DEFAULT_PARAMS[family])))
 
     def _explore(self, state: State) -> Iterator[Move]:
-        """Feature levels x families with default parameters; one change from the best first."""
+        """Feature levels x families with default parameters, and each OMEGA algorithm on the
+        base features; one change from the best first."""
         candidates = [
             (features, family)
             for features in rc.feature_levels(state.profile)
             for family in rc.FAMILIES
-        ]
+        ] + [(("base",), family) for family in state.omega_families]
         state.rng.shuffle(candidates)
         if state.singles:
             best = state.singles[0].recipe.members[0]
@@ -137,13 +167,15 @@ class BuiltinProposer:
             candidates.sort(key=lambda c: changes(c) != 1)  # stable: shuffled within tiers
         parents = (state.singles[0].trial.id,) if state.singles else ()
         for features, family in candidates:
-            member = Member(family, features, rc.DEFAULT_PARAMS[family])
+            member = Member(family, features, rc.DEFAULT_PARAMS.get(family, {}))
             yield Move("explore", state.single(member), parents)
 
     def _tune(self, state: State) -> Iterator[Move]:
-        """Optuna for the leaders of the two best model families, unless already tuned."""
+        """Optuna for the leaders of the two best tunable model families, unless already
+        tuned."""
         tuned_before = {r.members[0].signature for r in state.attempted if not r.is_ensemble}
-        for scored in state.family_leaders()[:2]:
+        tunable = [s for s in state.family_leaders() if s.recipe.members[0].family in rc.FAMILIES]
+        for scored in tunable[:2]:
             member = scored.recipe.members[0]
             tuned = replace(member, tune_trials=self._tune_trials(scored, state.context))
             if member.tune_trials or tuned.signature in tuned_before:
@@ -183,8 +215,9 @@ class BuiltinProposer:
             for n_seeds in (len(BAG_SEEDS), 5):
                 recipe = scored.recipe.with_seeds(tuple(range(n_seeds)))
                 yield Move("ensemble", recipe, (scored.trial.id,))
-        if state.singles:
-            best, parents = state.singles[0].recipe, (state.singles[0].trial.id,)
+        tunable = [s for s in state.singles if s.recipe.members[0].family in rc.FAMILIES]
+        if tunable:
+            best, parents = tunable[0].recipe, (tunable[0].trial.id,)
         else:  # nothing has worked yet: keep trying the sklearn baseline
             best, parents = state.single(Member("hgb", ("base",), {})), ()
         member = best.members[0]
@@ -204,9 +237,12 @@ class State:
     ranked: list[Scored]
     attempted: list[Recipe]  # every recipe of ours run (valid or not) or in flight
     base: Recipe
+    omega_families: tuple[str, ...] = ()  # "omega:<name>" families explore may try
 
     @classmethod
-    def read(cls, context: SearchContext, profile: dict[str, Any]) -> State:
+    def read(
+        cls, context: SearchContext, profile: dict[str, Any], omega_families: tuple[str, ...] = ()
+    ) -> State:
         base = Recipe(
             members=(),
             folds=3 if profile["n_train"] > LARGE_DATA_ROWS else 5,
@@ -214,7 +250,7 @@ class State:
         )
         raws = [t.recipe for t in context.history] + [p.recipe for p in context.in_flight]
         attempted = [r for r in map(Recipe.from_dict, raws) if r is not None]
-        return cls(context, profile, ranked_trials(context), attempted, base)
+        return cls(context, profile, ranked_trials(context), attempted, base, omega_families)
 
     @property
     def singles(self) -> list[Scored]:

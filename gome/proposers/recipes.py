@@ -16,7 +16,10 @@ from gome.competitions import Competition
 
 TAG = "builtin/1"
 
-FAMILIES = ("lightgbm", "xgboost", "hgb", "linear")
+FAMILIES = ("lightgbm", "xgboost", "hgb", "linear")  # each with an Optuna search space
+# "omega:<name>": an OMEGA registry algorithm on the linear family's preprocessing, with its
+# own defaults (no search space)
+OMEGA_PREFIX = "omega:"
 FAMILY_NAMES = {
     "lightgbm": "LightGBM",
     "xgboost": "XGBoost",
@@ -118,13 +121,19 @@ class Recipe:
     def describe(self, profile: dict[str, Any]) -> str:
         """One line for `Proposal.hypothesis`."""
         models = " + ".join(
-            f"{FAMILY_NAMES[m.family]} on {describe_features(m.features, profile)}"
+            f"{family_name(m.family)} on {describe_features(m.features, profile)}"
             + (f", Optuna-tuned (up to {m.tune_trials} trials)" if m.tune_trials else "")
             for m in self.members
         )
         cv = f"{self.folds}-fold {'group ' if self.group_cv else ''}CV"
         seeds = f"{len(self.seeds)} seed{'s' if len(self.seeds) > 1 else ''} averaged"
         return f"{'Average of ' if self.is_ensemble else ''}{models}; {cv}, {seeds}"
+
+
+def family_name(family: str) -> str:
+    if family.startswith(OMEGA_PREFIX):
+        return f"OMEGA {family.removeprefix(OMEGA_PREFIX)}"
+    return FAMILY_NAMES[family]
 
 
 def describe_features(blocks: tuple[str, ...], profile: dict[str, Any]) -> str:

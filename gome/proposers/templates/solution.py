@@ -40,6 +40,7 @@ RECIPE: dict[str, Any] = {
 }
 TIME_BUDGET_S = 600.0
 N_JOBS = os.cpu_count() or 1
+OMEGA_ESTIMATORS: dict[str, Any] = {}  # OMEGA registry classes of "omega:<name>" members
 # <<< recipe
 
 INPUT = Path("input")
@@ -325,17 +326,17 @@ def signed_log1p(x: np.ndarray) -> np.ndarray:
     return np.sign(x) * np.log1p(np.abs(x))
 
 
-def linear_model(params: dict[str, Any], seed: int) -> Any:
+def tabular_preprocessing(dense: bool = False) -> Any:
     """Numerics clipped to their training range, imputed, on two scales, as they are and
     signed-log (a linear model then fits both additive and multiplicative effects of skewed
-    amounts), standardised, and one-hot categories into a logistic or ridge regression."""
+    amounts), standardised; categories one-hot. `dense`: a plain array, for estimators that
+    take no sparse input."""
     from sklearn.compose import make_column_selector, make_column_transformer
     from sklearn.impute import SimpleImputer
-    from sklearn.linear_model import LogisticRegression, Ridge
     from sklearn.pipeline import make_pipeline, make_union
     from sklearn.preprocessing import FunctionTransformer, OneHotEncoder, StandardScaler
 
-    prep = make_column_transformer(
+    return make_column_transformer(
         (
             make_pipeline(
                 ClipToTrainRange(),
@@ -350,16 +351,46 @@ def linear_model(params: dict[str, Any], seed: int) -> Any:
         (
             make_pipeline(
                 SimpleImputer(strategy="constant", fill_value="missing"),
-                OneHotEncoder(handle_unknown="infrequent_if_exist", min_frequency=5),
+                OneHotEncoder(
+                    handle_unknown="infrequent_if_exist", min_frequency=5, sparse_output=not dense
+                ),
             ),
             make_column_selector(dtype_include="category"),
         ),
+        sparse_threshold=0.0 if dense else 0.3,
     )
+
+
+def linear_model(params: dict[str, Any], seed: int) -> Any:
+    """The tabular preprocessing into a logistic or ridge regression."""
+    from sklearn.linear_model import LogisticRegression, Ridge
+    from sklearn.pipeline import make_pipeline
+
     if is_classification():
         head = LogisticRegression(C=params.get("C", 1.0), max_iter=2000, random_state=seed)
     else:
         head = Ridge(alpha=params.get("alpha", 1.0))
-    return make_pipeline(prep, head)
+    return make_pipeline(tabular_preprocessing(), head)
+
+
+def omega_model(family: str, params: dict[str, Any]) -> Any:
+    """An OMEGA registry estimator (`omega:<name>`, its class pasted into the recipe block)
+    on the tabular preprocessing, as a dense array."""
+    from sklearn.pipeline import make_pipeline
+
+    estimator = OMEGA_ESTIMATORS[family.removeprefix("omega:")]
+    return make_pipeline(tabular_preprocessing(dense=True), estimator(**params))
+
+
+def class_probabilities(model: Any, frame: pd.DataFrame, n_classes: int) -> np.ndarray:
+    """(n, n_classes) probabilities; a classifier without predict_proba gives one-hot labels.
+    A fold may miss a rare class, hence the columns by `model.classes_`."""
+    proba = np.zeros((len(frame), n_classes))
+    if hasattr(model, "predict_proba"):
+        proba[:, model.classes_] = model.predict_proba(frame)
+    else:
+        proba[np.arange(len(frame)), model.predict(frame).astype(int)] = 1.0
+    return proba
 
 
 def as_object_categories(X: pd.DataFrame) -> pd.DataFrame:
@@ -391,8 +422,9 @@ def fit_predict(
     """Fit one model on (X, y) and predict each frame of X_eval: class probabilities
     (n, n_classes) for classification, values (n,) for regression."""
     family = member["family"]
-    if family == "linear":
-        model = linear_model(params, seed).fit(as_object_categories(X), y)
+    if family == "linear" or family.startswith("omega:"):
+        model = linear_model(params, seed) if family == "linear" else omega_model(family, params)
+        model = model.fit(as_object_categories(X), y)
         X_eval = [as_object_categories(frame) for frame in X_eval]
     elif family == "hgb":
         from sklearn import ensemble
@@ -445,12 +477,7 @@ def fit_predict(
             raise ValueError(f"unknown model family {family!r}")
     if not is_classification():
         return [model.predict(frame) for frame in X_eval]
-    preds = []
-    for frame in X_eval:
-        proba = np.zeros((len(frame), n_classes))
-        proba[:, model.classes_] = model.predict_proba(frame)  # a fold may miss a rare class
-        preds.append(proba)
-    return preds
+    return [class_probabilities(model, frame, n_classes) for frame in X_eval]
 
 
 def suggest_params(trial: Any, family: str) -> dict[str, Any]:
