@@ -45,7 +45,11 @@ class SearchContext:
 
 
 class Agent(Protocol):
-    """Anything that proposes scripts. `name` is recorded on every trial."""
+    """Anything that proposes scripts. `name` is recorded on every trial.
+
+    The loop may call `propose` from several workers at once, outside its own lock, so an
+    agent keeps its state thread-safe. An agent may also ask for trial slots beyond
+    `--workers` with an `extra_workers` attribute (GoME's co-worker)."""
 
     name: str
 

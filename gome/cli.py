@@ -307,6 +307,14 @@ def solve_cmd(
     traces: Annotated[
         int, typer.Option("--traces", help="Parallel GoME traces.", rich_help_panel=GOME)
     ] = 1,
+    coworker: Annotated[
+        bool,
+        typer.Option(
+            help="With --init builtin: one more trial slot where the built-in proposer's next "
+            "recipe runs while the model writes a step.",
+            rich_help_panel=GOME,
+        ),
+    ] = True,
     omega_models: Annotated[
         int,
         typer.Option(
@@ -391,6 +399,7 @@ def solve_cmd(
             "restart": restart,
             "traces": traces,
             "omega_models": omega_models,
+            "coworker": coworker,
         },
         aide_settings=scaffolding
         | {

@@ -310,10 +310,14 @@ class SolveRun:
 
     # -- one trial --------------------------------------------------------------------------
     def _propose(self) -> tuple[str, Proposal, float] | None | Retry:
+        """The agent's next proposal, registered in flight under a new trial id.
+
+        The agent proposes outside the run's lock: an LLM step takes minutes, and meanwhile
+        the other workers' trials must be journaled and new ones proposed (agents keep their
+        own state thread-safe)."""
         with self.lock:
             if self.stop.is_set() or self._search_time_left() < MIN_TRIAL_SECONDS:
                 return None
-            trial_id = self._take_trial_id()
             context = SearchContext(
                 competition=self.competition,
                 public_dir=self.public_dir,
@@ -325,28 +329,32 @@ class SolveRun:
                 rng=self.rng,
                 in_flight=list(self.in_flight.values()),
             )
-            proposing = time.monotonic()
-            try:
-                proposal = self.agent.propose(context)
-            except BudgetExceededError as exc:
-                self.log(f"stop: {exc}")
-                self.stop.set()
-                return None
-            except LLMError as exc:
-                # a provider outage must not kill the run: pause, stop after repeated failures
-                self._next_number -= 1
+        proposing = time.monotonic()
+        try:
+            proposal = self.agent.propose(context)
+        except BudgetExceededError as exc:
+            self.log(f"stop: {exc}")
+            self.stop.set()
+            return None
+        except LLMError as exc:
+            # a provider outage must not kill the run: pause, stop after repeated failures
+            with self.lock:
                 self.llm_failures += 1
                 self.log(f"llm error ({self.llm_failures}/{MAX_LLM_FAILURES}): {exc}")
                 if self.llm_failures >= MAX_LLM_FAILURES:
                     self.stop.set()
                     return None
-                return RETRY
+            return RETRY
+        # the LLM agents' time in `propose` is their model calls; the built-in one has none
+        llm_s = time.monotonic() - proposing if self.config.agent in LLM_AGENTS else 0.0
+        with self.lock:
+            if self.stop.is_set():
+                return None
             self.llm_failures = 0
-            # the LLM agents' time in `propose` is their model calls; the built-in one has none
-            llm_s = time.monotonic() - proposing if self.config.agent in LLM_AGENTS else 0.0
+            trial_id = self._take_trial_id()
             self.status.running[trial_id] = proposal.operator
             self.in_flight[trial_id] = proposal
-            return trial_id, proposal, llm_s
+        return trial_id, proposal, llm_s
 
     def _take_trial_id(self) -> str:
         """The next unused trial id (call with the lock held)."""
@@ -564,7 +572,8 @@ class SolveRun:
     # -- the loop -----------------------------------------------------------------------------
     def search(self) -> None:
         """Keep `workers` trials in flight until the budget is spent or `stop` is set."""
-        workers = max(1, self.config.workers)
+        # an agent may ask for slots of its own (GoME's co-worker)
+        workers = max(1, self.config.workers) + getattr(self.agent, "extra_workers", 0)
         self.log(f"search: agent={self.agent.name} workers={workers} isolation={isolation_mode()}")
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="trial") as pool:
             futures: set[Future[Trial | None]] = {pool.submit(self.run_one) for _ in range(workers)}

@@ -25,8 +25,9 @@ In slot mode (`edit_mode="slot"`) coding steps on a built-in parent rewrite one 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -62,7 +63,14 @@ from gome.optimizer.prompts import (
     merge_messages,
 )
 from gome.optimizer.schedule import StepSize, choose_step_size, should_restart
-from gome.optimizer.trace import AGENT_NAME, MALFORMED_STEP, TraceState, replay_trace, trace_of
+from gome.optimizer.trace import (
+    AGENT_NAME,
+    COWORKER_STEP,
+    MALFORMED_STEP,
+    TraceState,
+    replay_trace,
+    trace_of,
+)
 from gome.proposers.recipes import task_config
 from omega.registry import prompt_snippet
 
@@ -75,7 +83,7 @@ __all__ = ["CompletionClient", "GomeAgent", "Spend", "StepFailedError", "failure
 class Step:
     """One planned step and what it records in the recipe."""
 
-    kind: str  # draft | init-builtin | restart | debug | merge | improve
+    kind: str  # draft | init-builtin | restart | debug | merge | improve | coworker
     trace: int
     segment: int
     parent: Trial | None = None
@@ -96,6 +104,22 @@ def failure_script(stage: str, reason: str) -> str:
     else:
         message = f"gome: the {stage} reply was unusable after one retry: {reason}"
     return f"import sys\n\nsys.exit({message!r})\n"
+
+
+def seed_view(context: SearchContext) -> SearchContext:
+    """The context as the seed proposer sees it: the trials and proposals it made (θ₀,
+    restarts, co-worker steps) carry its own recipe, so it continues its own search instead
+    of proposing its first recipe again."""
+
+    def own(recipe: dict[str, Any]) -> dict[str, Any]:
+        seed = recipe.get("seed")
+        return seed["recipe"] if isinstance(seed, dict) and "recipe" in seed else recipe
+
+    return replace(
+        context,
+        history=[replace(t, recipe=own(t.recipe)) for t in context.history],
+        in_flight=[replace(p, recipe=own(p.recipe)) for p in context.in_flight],
+    )
 
 
 class GomeAgent:
@@ -128,27 +152,62 @@ class GomeAgent:
         self.prompt_budget = PromptBudget.for_client(client, self.config.max_prompt_tokens)
         self._previews: dict[Path, DataPreview] = {}
         self._extra_models: tuple[str, str] | None = None
+        # the loop may ask for proposals from several workers at once: the traces of the
+        # steps being planned (an LLM step takes minutes) are held here, under the lock
+        self._lock = threading.Lock()
+        self._planning: list[int] = []
+
+    @property
+    def extra_workers(self) -> int:
+        """Trial slots the loop adds for this agent: one for the co-worker."""
+        return 1 if self.config.coworker and self.seed_proposer is not None else 0
 
     # -- the protocol -----------------------------------------------------------------------------
     def propose(self, context: SearchContext) -> Proposal:
-        if self.budget_s is None:
-            self.budget_s = max(context.time_left_s, 1.0)
-        state = self._trace_state(context, self._pick_trace(context))
-        step = self._plan(state, context)
+        with self._lock:
+            if self.budget_s is None:
+                self.budget_s = max(context.time_left_s, 1.0)
+            if self.extra_workers and self._planning:
+                coworker_trace: int | None = self._planning[0]
+            else:
+                coworker_trace = None
+                index = self._pick_trace(context)
+                self._planning.append(index)
+        if coworker_trace is not None:
+            return self._coworker_step(context, coworker_trace)
         try:
-            proposal = self._execute(step, state, context)
-        except StepFailedError as failure:
-            proposal = self._labelled_failure(step, failure)
+            state = self._trace_state(context, index)
+            step = self._plan(state, context)
+            try:
+                proposal = self._execute(step, state, context)
+            except StepFailedError as failure:
+                proposal = self._labelled_failure(step, failure)
+        finally:
+            with self._lock:
+                self._planning.remove(index)
+        self.store.remember(proposal.code)
+        return proposal
+
+    def _coworker_step(self, context: SearchContext, trace: int) -> Proposal:
+        """While another worker waits on the model, the seed proposer's next recipe runs in
+        `trace`: the CPU does useful work instead of idling, and a better script it finds
+        becomes the trace's θ for the next gradient step."""
+        state = self._trace_state(context, trace)
+        step = Step(COWORKER_STEP, trace, state.segment)
+        proposal = self._seed(step, context)
         self.store.remember(proposal.code)
         return proposal
 
     # -- planning ----------------------------------------------------------------------------------
     def _pick_trace(self, context: SearchContext) -> int:
-        """The trace with the fewest trials (finished and in flight); lowest index on ties."""
+        """The trace with the fewest trials (finished, in flight and being planned); lowest
+        index on ties."""
         counts = [0] * self.config.traces
-        for trace in [trace_of(t) for t in context.history] + [
-            p.recipe.get("trace") for p in context.in_flight
-        ]:
+        for trace in (
+            [trace_of(t) for t in context.history]
+            + [p.recipe.get("trace") for p in context.in_flight]
+            + self._planning
+        ):
             if isinstance(trace, int) and 0 <= trace < len(counts):
                 counts[trace] += 1
         return counts.index(min(counts))
@@ -254,7 +313,7 @@ class GomeAgent:
 
     def _seed(self, step: Step, context: SearchContext) -> Proposal:
         assert self.seed_proposer is not None
-        seeded = self.seed_proposer.propose(context)
+        seeded = self.seed_proposer.propose(seed_view(context))
         step.notes["seed"] = {"agent": self.seed_proposer.name, "recipe": seeded.recipe}
         return self._proposal(step, seeded.code, seeded.hypothesis, operator=step.kind)
 

@@ -112,6 +112,10 @@ class GomeConfig(Scaffolding):
     diversify: bool = True
     # merge the best traces' scripts in the last fraction of the budget (0 = never)
     merge_fraction: float = 0.15
+    # with a seed proposer (initialisation "builtin"): one more trial slot, where the seed
+    # proposer's next recipe runs whenever a worker waits on the model, so the CPU never idles
+    # through an LLM step; the model keeps one step at a time
+    coworker: bool = True
     # OMEGA registry algorithms (`gome omega generate`) offered as model choices in the
     # prompts of tabular tasks: the best this many of the task's type (0 = none)
     omega_models: int = 3

@@ -20,6 +20,10 @@ AGENT_NAME = "gome"
 # step kinds written to recipe["step"]
 INIT_STEPS = frozenset({"draft", "init-builtin", "restart"})
 MALFORMED_STEP = "malformed-reply"
+# the seed proposer's steps while the model is busy (`GomeConfig.coworker`): they may become
+# a trace's θ, but they are not the model's steps, so they never count as its failures, its
+# stall, or its latest trial (the one a debug step fixes and a diagnosis reads)
+COWORKER_STEP = "coworker"
 
 
 def trace_of(trial: Trial) -> int | None:
@@ -55,7 +59,9 @@ class TraceState:
 
     @property
     def last(self) -> Trial | None:
-        return self.segment_trials[-1] if self.segment_trials else None
+        """The latest of the model's own steps (co-worker steps left out)."""
+        own = [t for t in self.segment_trials if step_of(t) != COWORKER_STEP]
+        return own[-1] if own else None
 
     @property
     def init_steps(self) -> int:
@@ -115,6 +121,8 @@ def replay_trace(
             before = _score(incumbent) if incumbent is not None else "first valid"
             successes.append(StepRecord(trial.id, trial.hypothesis, f"{before} -> {_score(trial)}"))
             incumbent = trial
+        elif step_of(trial) == COWORKER_STEP:
+            continue
         else:
             failures.append(StepRecord(trial.id, trial.hypothesis, decision.reason))
         if decision.improved:

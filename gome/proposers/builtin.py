@@ -18,6 +18,7 @@ to an ensemble. Every choice is deterministic given `context.rng`.
 from __future__ import annotations
 
 import random
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -73,13 +74,20 @@ class BuiltinProposer:
         self.omega_models = omega_models
         self._profiles: dict[Path, dict[str, Any]] = {}
         self._omega: dict[str, list[OmegaEstimator]] = {}
+        # proposals may be asked for from several threads (GoME's co-worker, parallel
+        # workers): one at a time, and never a recipe proposed before, even one whose trial
+        # is not in the context's history or in flight yet
+        self._lock = threading.Lock()
+        self._proposed: set[str] = set()
 
     # -- entry point ----------------------------------------------------------------------------
     def propose(self, context: SearchContext) -> Proposal:
         task = rc.task_config(context.competition)
-        profile = self._profile(context.public_dir, task)
-        omega = self._omega_estimators(context, task["problem"])
-        move = self._next_move(context, profile, tuple(e.family for e in omega))
+        with self._lock:
+            profile = self._profile(context.public_dir, task)
+            omega = self._omega_estimators(context, task["problem"])
+            move = self._next_move(context, profile, tuple(e.family for e in omega))
+            self._proposed.add(move.recipe.key())
         why = move.recipe.describe(profile)
         budget = SCRIPT_BUDGET_SHARE * min(context.trial_timeout_s, context.time_left_s)
         return Proposal(
@@ -135,7 +143,7 @@ class BuiltinProposer:
             order = [self._explore, self._tune, self._ensemble, self._fallback]
         else:
             order = [self._tune, self._ensemble, self._explore, self._fallback]
-        tried = {recipe.key() for recipe in state.attempted}
+        tried = {recipe.key() for recipe in state.attempted} | self._proposed
         for generate in order:
             for move in generate(state):
                 if move.recipe.key() not in tried:
