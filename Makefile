@@ -19,7 +19,7 @@ sandbox:
 		echo "bubblewrap not installed: trials run with the weaker fallback isolation"; }
 
 demo: $(STAMP) sandbox
-	$(BIN)/gome solve spaceship-titanic --minutes 10 --agent builtin
+	$(BIN)/gome solve spaceship-titanic --minutes 10
 
 test: $(STAMP) sandbox
 	$(BIN)/ruff check gome baselines omega tests benchmarks

@@ -275,8 +275,13 @@ def solve_cmd(
     hours: Annotated[float | None, typer.Option("--hours", help="Wall-clock budget.")] = None,
     minutes: Annotated[float | None, typer.Option("--minutes", help="Wall-clock budget.")] = None,
     agent: Annotated[
-        str, typer.Option("--agent", help="builtin (no LLM), gome, or aide (the baseline).")
-    ] = "builtin",
+        str,
+        typer.Option(
+            "--agent",
+            help="gome (GoME on --model), aide (the tree-search baseline), or builtin (no LLM; "
+            "also the fallback when the local model cannot be had).",
+        ),
+    ] = "gome",
     model: Annotated[
         str | None,
         typer.Option(

@@ -38,7 +38,7 @@ def journal_lines(run_dir: Path) -> list[dict]:
 @pytest.mark.slow
 def test_solve_grades_the_best_valid_submission(toy_competition, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
-    done = solve(run_dir, TOY_ID, "--minutes", "1", "--trial-timeout", "40")
+    done = solve(run_dir, TOY_ID, "--agent", "builtin", "--minutes", "1", "--trial-timeout", "40")
     assert done.returncode == 0, done.stdout + done.stderr
     grade = json.loads((run_dir / "grade.json").read_text())
     trials = journal_lines(run_dir)
@@ -57,7 +57,7 @@ def test_solve_grades_the_best_valid_submission(toy_competition, tmp_path: Path)
 def test_kill_9_then_resume_loses_and_reruns_nothing(toy_competition, tmp_path: Path) -> None:
     run_dir = tmp_path / "run"
     proc = subprocess.Popen(
-        [*GOME, "solve", TOY_ID, "--minutes", "5", "--trial-timeout", "40"]
+        [*GOME, "solve", TOY_ID, "--agent", "builtin", "--minutes", "5", "--trial-timeout", "40"]
         + ["--run-dir", str(run_dir)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
