@@ -118,6 +118,10 @@ def test_coworker_runs_the_seed_proposers_next_recipe_while_the_model_thinks(run
     seeded = helper.recipe["seed"]["recipe"]
     assert seeded != theta0.recipe["seed"]["recipe"]  # the seed continues its own search
     assert thinking[0].operator == "improve"
+    # the model's step now runs its script: still the co-worker's turn, the trace waits for it
+    running = agent.propose(run.context(in_flight=[thinking[0]]))
+    assert running.operator == COWORKER_STEP
+    assert running.recipe["seed"]["recipe"] != seeded
     # with the co-worker off there is no extra slot
     off = GomeConfig(initialisation="builtin", coworker=False)
     assert GomeAgent(client, off, seed_proposer=seed).extra_workers == 0

@@ -167,14 +167,14 @@ class GomeAgent:
         with self._lock:
             if self.budget_s is None:
                 self.budget_s = max(context.time_left_s, 1.0)
-            if self.extra_workers and self._planning:
-                coworker_trace: int | None = self._planning[0]
-            else:
-                coworker_trace = None
-                index = self._pick_trace(context)
+            coworker = bool(self.extra_workers) and (
+                self._own_steps_in_progress(context) >= self.config.traces
+            )
+            index = self._pick_trace(context)
+            if not coworker:
                 self._planning.append(index)
-        if coworker_trace is not None:
-            return self._coworker_step(context, coworker_trace)
+        if coworker:
+            return self._coworker_step(context, index)
         try:
             state = self._trace_state(context, index)
             step = self._plan(state, context)
@@ -188,10 +188,16 @@ class GomeAgent:
         self.store.remember(proposal.code)
         return proposal
 
+    def _own_steps_in_progress(self, context: SearchContext) -> int:
+        """The model's steps being planned or running (co-worker steps left out): each trace
+        takes one step at a time, since the next step reads the last one's outcome."""
+        running = sum(1 for p in context.in_flight if p.recipe.get("step") != COWORKER_STEP)
+        return len(self._planning) + running
+
     def _coworker_step(self, context: SearchContext, trace: int) -> Proposal:
-        """While another worker waits on the model, the seed proposer's next recipe runs in
-        `trace`: the CPU does useful work instead of idling, and a better script it finds
-        becomes the trace's θ for the next gradient step."""
+        """While every trace's step is being written or run, the seed proposer's next recipe
+        runs in `trace`: the CPU does useful work instead of idling through an LLM step, and a
+        better script it finds becomes the trace's θ for the next gradient step."""
         state = self._trace_state(context, trace)
         step = Step(COWORKER_STEP, trace, state.segment)
         proposal = self._seed(step, context)

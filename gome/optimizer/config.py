@@ -113,8 +113,8 @@ class GomeConfig(Scaffolding):
     # merge the best traces' scripts in the last fraction of the budget (0 = never)
     merge_fraction: float = 0.15
     # with a seed proposer (initialisation "builtin"): one more trial slot, where the seed
-    # proposer's next recipe runs whenever a worker waits on the model, so the CPU never idles
-    # through an LLM step; the model keeps one step at a time
+    # proposer's next recipe runs while every trace's own step is being written or run, so
+    # the CPU never idles through an LLM step
     coworker: bool = True
     # OMEGA registry algorithms (`gome omega generate`) offered as model choices in the
     # prompts of tabular tasks: the best this many of the task's type (0 = none)
