@@ -1,9 +1,11 @@
 """Self-healing: check a candidate, send its failure back, check the fix, up to N repairs.
 
-Round 0 checks the code as generated; each later round is one repair (a fresh conversation
-with the code and the failing check's traceback tail, `omega.generate.repair_messages`) and
-its check. Every round is one JSON line in `<run>/heal.jsonl`, written before the next round
-starts, and each round's code and check output stay in `<run>/candidates/<id>/round_<k>/`.
+Round 0 checks the code as generated, each later round one repair (a fresh conversation with
+the code and the failing check's traceback tail, `omega.generate.repair_messages`) and its
+check; before every check, names the code uses but never imports get their import lines
+(`gome.optimizer.auto_imports`), the one fix small models keep missing. Every round is one
+JSON line in `<run>/heal.jsonl`, written before the next round starts, and each round's code
+and check output stay in `<run>/candidates/<id>/round_<k>/`.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gome.llm import LLMClient
+from gome.optimizer.auto_imports import add_missing_imports
 from omega.candidate import Candidate
 from omega.checks import CheckReport, run_checks
 from omega.generate import ask_for_code, repair_messages
@@ -58,6 +61,8 @@ def heal(
     reports: list[CheckReport] = []
     folder = run_dir / "candidates" / candidate.id
     for round_ in range(max_repairs + 1):
+        code, imported = add_missing_imports(candidate.code)
+        candidate = candidate.with_code(code)
         round_dir = folder / f"round_{round_}"
         round_dir.mkdir(parents=True, exist_ok=True)
         (round_dir / "module.py").write_text(candidate.code, encoding="utf-8")
@@ -74,6 +79,7 @@ def heal(
                 "origin": candidate.origin,
                 "code_sha256": candidate.code_sha,
                 "code_path": str(round_dir / "module.py"),
+                "auto_imports": imported,
                 **asdict(report),
             },
         )

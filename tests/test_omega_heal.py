@@ -168,3 +168,15 @@ def test_generate_end_to_end_with_a_scripted_model(
     assert json.loads((tmp_path / "run" / "summary.json").read_text())["generated"] == 1
     prompt = server.requests[0][1]["content"]
     assert "ClassifierMixin" in prompt and "principle" in prompt
+
+
+def test_missing_imports_are_added_without_the_model(tmp_path: Path) -> None:
+    forgot = GOOD.replace("import numpy as np\n", "").replace(
+        "from sklearn.base import BaseEstimator, ClassifierMixin\n",
+        "from sklearn.base import BaseEstimator\n",
+    )
+    outcome = heal(Candidate("c04", "classification", forgot, "llm:scripted"), None, tmp_path)
+    assert outcome.healed and outcome.repairs == 0  # no client: the fix needed no model
+    [line] = journal(tmp_path)
+    added = ["from sklearn.base import ClassifierMixin", "import numpy as np"]
+    assert line["auto_imports"] == added

@@ -140,3 +140,15 @@ def test_static_checks_off_runs_the_script_unchecked(run: Run) -> None:
     proposal = agent.propose(run.context())
     assert proposal.code == broken and len(client.calls) == 2
     assert "static_checks" not in proposal.recipe
+
+
+def test_a_forgotten_import_is_added_without_a_repair_call(run: Run) -> None:
+    two_drafts(run)
+    forgot = "import pandas as pd\n\nprint(pd.__name__, np.pi)\nprint('validation_score: 0.8')\n"
+    agent, client = agent_for(run, [DIAGNOSIS, script_reply(forgot)])
+    proposal = agent.propose(run.context())
+    assert len(client.calls) == 2  # diagnosis, implement: no repair needed
+    assert proposal.operator == "improve"
+    assert proposal.code.startswith("import pandas as pd\nimport numpy as np\n")
+    assert proposal.recipe["auto_imports"] == ["import numpy as np"]
+    assert proposal.recipe["static_checks"] == [{"problems": []}]

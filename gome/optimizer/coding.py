@@ -13,10 +13,11 @@ round is recorded in the step's notes (`static_checks`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol, TypeVar
 
 from gome.llm import LLMReply, MalformedReplyError, extract_code
+from gome.optimizer.auto_imports import add_missing_imports
 from gome.optimizer.config import Scaffolding
 from gome.optimizer.prompts import (
     REPAIR_MARKER,
@@ -209,6 +210,18 @@ def _repair(
     ), True
 
 
+def _with_imports(draft: _Draft, notes: dict[str, Any]) -> _Draft:
+    """The draft with imports for names it uses but never imports (`auto_imports`), which a
+    small model's repair often fails to add; the lines added go into the step's notes."""
+    if not draft.code:
+        return draft
+    code, added = add_missing_imports(draft.code)
+    if not added:
+        return draft
+    notes.setdefault("auto_imports", []).extend(added)
+    return replace(draft, code=code)
+
+
 def write_script(
     caller: Caller,
     stage: str,
@@ -237,6 +250,7 @@ def write_script(
     rounds: list[dict[str, Any]] = []
     notes["static_checks"] = rounds
     for round_number in range(scaffolding.static_repairs + 1):
+        draft = _with_imports(draft, notes)
         problems = find_script_problems(draft, target, briefing)
         rounds.append({"problems": [p.describe() for p in problems]})
         if not problems:
