@@ -377,3 +377,24 @@ def test_omega_registry_algorithm_is_explored_run_and_ensembled_but_not_tuned(
         proposal = off.propose(context(ACCURACY, passengers, seen))
         assert "omega:" not in str(proposal.recipe) and "ShrunkCentroid" not in proposal.code
         seen.append(fake_trial(proposal, n, 0.7))
+
+
+def test_linear_members_sit_out_test_rows_far_beyond_the_training_range() -> None:
+    from gome.proposers.templates import solution as template
+
+    frame = pd.DataFrame(
+        {
+            "id": [1, 2, 3, 4, 5, 6],
+            "area": [10.0, 20.0, 30.0, 25.0, 500.0, 35.0],  # test rows: 25, 500, 35
+            "rooms": [1.0, 2.0, 3.0, 2.0, 40.0, 2.0],
+        }
+    )
+    weights = np.array([0.6, 0.4])
+    rows = template.test_row_weights(weights, ["lightgbm", "linear"], frame, n_train=3)
+    # only the middle test row is beyond the range on two features; the last on one
+    assert rows.tolist() == [[0.6, 0.4], [1.0, 0.0], [0.6, 0.4]]
+    # no bounded member to fall back on, or no linear member: the blend's own weights
+    only_linear = template.test_row_weights(np.array([1.0, 0.0]), ["linear", "hgb"], frame, 3)
+    assert only_linear.tolist() == [[1.0, 0.0]] * 3
+    trees = template.test_row_weights(weights, ["lightgbm", "hgb"], frame, n_train=3)
+    assert trees.tolist() == [[0.6, 0.4]] * 3

@@ -49,6 +49,7 @@ MAX_CATEGORIES = 50  # a string column with more distinct values is high-cardina
 SEPARATORS = ("/", "_", "-", ":", "|", " ")
 EARLY_STOPPING_ROUNDS = 100
 BLEND_STEPS = 20  # greedy picks that set an ensemble's member weights
+FAR_FEATURES = 2  # numeric features beyond the training range that make a row "far"
 warnings.filterwarnings("ignore")
 
 
@@ -660,9 +661,33 @@ def fit_target(
     weights = blend_weights(y, member_oofs) if len(member_oofs) > 1 else np.ones(1)
     if len(member_oofs) > 1:
         print(f"blend weights: {np.round(weights, 3).tolist()}")
-    return np.tensordot(weights, np.stack(member_oofs), axes=1), np.tensordot(
-        weights, np.stack(member_tests), axes=1
-    )
+    families = [member["family"] for member in members[: len(member_oofs)]]
+    row_weights = test_row_weights(weights, families, frame, n_train)
+    test = np.einsum("rm,mr...->r...", row_weights, np.stack(member_tests))
+    return np.tensordot(weights, np.stack(member_oofs), axes=1), test
+
+
+def test_row_weights(
+    weights: np.ndarray, families: list[str], frame: pd.DataFrame, n_train: int
+) -> np.ndarray:
+    """(test rows, members) blend weights: the blend's own, except on rows with at least
+    FAR_FEATURES numeric features beyond the training min..max, where the linear members
+    (which extrapolate without bound) are left out if a bounded member has weight. Clipping
+    each feature does not stop a linear model summing several maxed-out features into an
+    absurd value; trees stay within the targets they saw."""
+    n_test = len(frame) - n_train
+    row_weights = np.tile(weights, (n_test, 1))
+    bounded = np.array([family != "linear" for family in families], dtype=float)
+    if len(weights) < 2 or (weights * bounded).sum() == 0 or bounded.all():
+        return row_weights
+    numeric = frame.select_dtypes("number").drop(columns=[TASK["id_column"]], errors="ignore")
+    train, test = numeric.iloc[:n_train], numeric.iloc[n_train:]
+    beyond = ((test < train.min()) | (test > train.max())).sum(axis=1).to_numpy()
+    far = beyond >= FAR_FEATURES
+    if far.any():
+        row_weights[far] = weights * bounded / (weights * bounded).sum()
+        print(f"{int(far.sum())} test rows beyond the training range: linear members left out")
+    return row_weights
 
 
 # ---------------------------------------------------------------------------------------------
