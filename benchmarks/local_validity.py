@@ -2,9 +2,10 @@
 
 Each variant is a real `gome solve --agent gome --model local:<name>` run (the managed llama.cpp
 server, the sandboxed runner, the grader); the journal is then read back. An *edit step* is a
-trial the model wrote: the built-in seed trial (`init-builtin`) and the harness's final-seed
-re-runs are not counted. A step is valid when its script ran, printed a validation score and
-left a valid submission with no integrity flag.
+trial the model wrote: the built-in seed trial (`init-builtin`), the co-worker's built-in
+recipes (`coworker`) and the harness's final-seed re-runs are not counted. A step is valid when
+its script ran, printed a validation score and left a valid submission with no integrity
+flag.
 
     python benchmarks/local_validity.py [--model qwen2.5-coder-0.5b] [--minutes 12]
         [--competition spaceship-titanic] [--variants default,no-static-checks]
@@ -26,9 +27,10 @@ from collections import Counter
 from pathlib import Path
 
 from gome.journal import FINAL_SEED, Journal
+from gome.optimizer.trace import COWORKER_STEP
 
 RESULTS = Path(__file__).parent / "results" / "local_validity.json"
-NOT_EDIT_STEPS = ("init-builtin", FINAL_SEED)
+NOT_EDIT_STEPS = ("init-builtin", COWORKER_STEP, FINAL_SEED)
 # extra `gome solve` flags per variant; "default" is the local model's scaffolding as shipped
 VARIANTS: dict[str, list[str]] = {
     "default": [],
@@ -54,6 +56,8 @@ def summarise(run_dir: Path) -> dict:
         "labels": dict(Counter(t.label for t in steps)),
         "flagged": sum(bool(t.flags) for t in steps),
         "operators": dict(Counter(t.operator for t in steps)),
+        "auto_imported_steps": sum(bool(t.recipe.get("auto_imports")) for t in steps),
+        "coworker_trials": sum(t.operator == COWORKER_STEP for t in journal),
         "seed_validation_score": seed.validation_score if seed else None,
         "best_trial": grade.get("best_trial"),
         "best_is_edit_step": grade.get("best_trial") in {t.id for t in steps},
