@@ -3,7 +3,7 @@
 Each variant is a real `gome solve --agent gome --model local:<name>` run (the managed llama.cpp
 server, the sandboxed runner, the grader); the journal is then read back. An *edit step* is a
 trial the model wrote: the built-in seed trial (`init-builtin`), the co-worker's built-in
-recipes (`coworker`) and the harness's final-seed re-runs are not counted. A step is valid when
+recipes (`coworker`) and the harness's final re-runs and refit are not counted. A step is valid when
 its script ran, printed a validation score and left a valid submission with no integrity
 flag.
 
@@ -26,11 +26,11 @@ import time
 from collections import Counter
 from pathlib import Path
 
-from gome.journal import FINAL_SEED, Journal
+from gome.journal import HARNESS_OPERATORS, Journal
 from gome.optimizer.trace import COWORKER_STEP
 
 RESULTS = Path(__file__).parent / "results" / "local_validity.json"
-NOT_EDIT_STEPS = ("init-builtin", COWORKER_STEP, FINAL_SEED)
+NOT_EDIT_STEPS = ("init-builtin", COWORKER_STEP, *HARNESS_OPERATORS)
 # extra `gome solve` flags per variant; "default" is the local model's scaffolding as shipped
 VARIANTS: dict[str, list[str]] = {
     "default": [],

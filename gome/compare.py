@@ -30,7 +30,7 @@ from rich.table import Table
 from gome.competitions import load_competition
 from gome.direction import Direction
 from gome.errors import GomeError
-from gome.journal import FINAL_SEED, Journal, Trial
+from gome.journal import HARNESS_OPERATORS, Journal, Trial
 from gome.runner import FailureLabel
 from gome.runs import medal_of
 from gome.solve import AGENTS, LLM_AGENTS, RUN_CONFIG_FILE, load_run
@@ -217,7 +217,7 @@ def read_run(run_dir: Path, agent: str, seed: int) -> RunRow:
     direction = load_competition(config.competition_id).direction
     journal = Journal(run_dir)
     best = journal.best(direction)
-    proposed = [t for t in journal if t.operator != FINAL_SEED]
+    proposed = [t for t in journal if t.operator not in HARNESS_OPERATORS]
     grade_path = run_dir / "grade.json"
     grade = json.loads(grade_path.read_text(encoding="utf-8")) if grade_path.is_file() else {}
     return RunRow(
@@ -462,7 +462,7 @@ def progress_curve(run_dir: Path, direction: Direction) -> list[tuple[float, flo
             origin = began
         last = offset + (ended - origin).total_seconds() / 60
         score = trial.validation_score
-        if not trial.is_valid or score is None or trial.operator == FINAL_SEED:
+        if not trial.is_valid or score is None or trial.operator in HARNESS_OPERATORS:
             continue
         if best is None or direction.is_better(score, best):
             best = score

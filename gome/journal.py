@@ -21,6 +21,11 @@ JOURNAL_FILE = "journal.jsonl"
 # operator of the harness's re-runs of a finished trial under another GOME_SEED (parent = the
 # trial): evidence about their parent for the final selection, never candidates themselves
 FINAL_SEED = "final-seed"
+# operator of the harness's re-run of the kept trial on every public train row (the guard
+# rows back in, `gome/guard.py`): its submission is the one kept; its score, on other rows,
+# is not comparable, so it is never a candidate either
+FINAL_REFIT = "final-refit"
+HARNESS_OPERATORS = frozenset({FINAL_SEED, FINAL_REFIT})
 
 
 @dataclass(frozen=True)
@@ -74,10 +79,10 @@ class Trial:
 
 
 def first_runs(trials: Sequence[Trial]) -> list[Trial]:
-    """Valid, unflagged trials that are not re-runs, in journal order: the candidates.
-
-    Final-seed re-runs are not candidates: they only vouch for their parent."""
-    return [t for t in trials if t.is_valid and t.operator != FINAL_SEED]
+    """Valid, unflagged trials that are not the harness's re-runs, in journal order: the
+    candidates. Final-seed re-runs only vouch for their parent; a final refit only serves
+    the kept trial's submission."""
+    return [t for t in trials if t.is_valid and t.operator not in HARNESS_OPERATORS]
 
 
 def ranked(trials: Sequence[Trial], direction: Direction) -> list[Trial]:

@@ -38,13 +38,14 @@ from gome.guard import (
     validation_gap,
 )
 from gome.integrity import check_submission, scan_code
-from gome.journal import FINAL_SEED, Journal, Trial
+from gome.journal import FINAL_REFIT, FINAL_SEED, HARNESS_OPERATORS, Journal, Trial
 from gome.llm import BudgetExceededError, LLMClient, LLMError
 from gome.runner import Limits, RunResult, isolation_mode, run_script
 
 RUN_CONFIG_FILE = "run.json"
 DEFAULT_FINAL_TOP_K = 3
 DEFAULT_FINAL_SHARE = 0.15
+REFIT_MARGIN = 1.25  # the final refit has more rows to fit than the run it repeats
 MIN_TRIAL_SECONDS = 15.0
 MAX_LLM_FAILURES = 5
 LLM_FAILURE_PAUSE_S = 10.0
@@ -291,6 +292,7 @@ class SolveRun:
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.interrupted = False
+        self.refit_trial: str | None = None  # whose submission.csv is kept, when refitted
         self.rng = random.Random(config.seed + len(self.journal))
         self._next_number = max((int(t.id[1:]) for t in self.journal), default=0) + 1
         best = self.journal.best(self.competition.direction)
@@ -322,7 +324,7 @@ class SolveRun:
                 competition=self.competition,
                 public_dir=self.public_dir,
                 # final-seed re-runs are the harness's, not steps of the agent's search
-                history=[t for t in self.journal.trials if t.operator != FINAL_SEED],
+                history=[t for t in self.journal.trials if t.operator not in HARNESS_OPERATORS],
                 trial_timeout_s=self._trial_timeout(),
                 time_left_s=self._search_time_left(),
                 environment=describe_environment(),
@@ -394,7 +396,7 @@ class SolveRun:
                 self.journal.trials,
                 self.competition.direction,
                 self.config.final_top_k,
-                self.status.time_left_s,
+                self.status.time_left_s - self._refit_reserve_s(),
                 self.final_in_flight,
             )
             if rerun is None:
@@ -404,9 +406,16 @@ class SolveRun:
         return self._rerun(*rerun)
 
     def _execute(
-        self, trial_id: str, proposal: Proposal, *, llm_s: float = 0.0, seed: int = 0
+        self,
+        trial_id: str,
+        proposal: Proposal,
+        *,
+        llm_s: float = 0.0,
+        seed: int = 0,
+        public_dir: Path | None = None,
     ) -> Trial:
-        """Run a proposal's script in the sandbox with `GOME_SEED=seed`; audit and journal it."""
+        """Run a proposal's script in the sandbox with `GOME_SEED=seed`; audit and journal it.
+        `public_dir`: other data than the trials' view (the final refit's original data)."""
         trial_dir = self.run_dir / "trials" / trial_id
         if trial_dir.exists():  # left by a trial in flight when an earlier session was killed
             shutil.rmtree(trial_dir)
@@ -415,16 +424,16 @@ class SolveRun:
         script.write_text(proposal.code, encoding="utf-8")
         started_at = _now()
         limits = Limits(
-            timeout_s=self._trial_timeout(final=proposal.operator == FINAL_SEED),
+            timeout_s=self._trial_timeout(final=proposal.operator in HARNESS_OPERATORS),
             gpu=self.config.gpu,
             **({"memory_bytes": self.config.memory_bytes} if self.config.memory_bytes else {}),
         )
         result = run_script(
             script,
             trial_dir,
-            self.public_dir,
+            public_dir or self.public_dir,
             limits,
-            validate=self._validator(),
+            validate=self._validator(guarded=public_dir is None),
             env={SEED_ENV: str(seed)},
             cancel=self.stop,
         )
@@ -442,9 +451,9 @@ class SolveRun:
             self.log(f"backoff: {self.fast_failures} quick failures in a row, pausing {pause:.0f}s")
             self.stop.wait(pause)
 
-    def _validator(self) -> Callable[[Path], tuple[bool, str]]:
+    def _validator(self, guarded: bool = True) -> Callable[[Path], tuple[bool, str]]:
         def validate(path: Path) -> tuple[bool, str]:
-            if self.guard is not None:
+            if self.guard is not None and guarded:
                 self.guard.separate(path)  # the real submission, without the guard rows
             return validate_submission(self.competition, path, self.config.data_dir)
 
@@ -464,7 +473,7 @@ class SolveRun:
             flags += check_submission(
                 result.submission_path, self.competition, self.original_public_dir
             )
-        guard = self._guard_score(trial_id, result)
+        guard = None if proposal.operator == FINAL_REFIT else self._guard_score(trial_id, result)
         trial = Trial(
             id=trial_id,
             parent_ids=proposal.parent_ids,
@@ -532,7 +541,7 @@ class SolveRun:
     def _guard_regression(self, trial: Trial) -> bool:
         """A first run that beats the best on validation but is worse on the guard by more
         than the guard's noise (`guard_regressed`): its gain did not carry over."""
-        if trial.operator == FINAL_SEED or not trial.is_valid or self.status.best_trial is None:
+        if trial.operator in HARNESS_OPERATORS or not trial.is_valid or not self.status.best_trial:
             return False
         best = self.journal.get(self.status.best_trial)
         direction = self.competition.direction
@@ -553,7 +562,9 @@ class SolveRun:
 
     def _maybe_promote(self, trial: Trial) -> None:
         """Keep `<run>/submission.csv` and `best_solution.py` at the best valid trial."""
-        if not trial.is_valid or trial.validation_score is None or trial.operator == FINAL_SEED:
+        if trial.operator in HARNESS_OPERATORS or not trial.is_valid:
+            return
+        if trial.validation_score is None:
             return
         best = self.status.best_score
         if best is not None and not self.competition.direction.is_better(
@@ -603,9 +614,18 @@ class SolveRun:
             return 0.0
         return cfg.final_share * cfg.budget_s
 
+    def _refit_reserve_s(self) -> float:
+        """With the guard on, time kept for the final refit: the best trial's runtime with
+        a margin (0 while there is no valid trial)."""
+        if self.guard is None:
+            return 0.0
+        top = top_trials(self.journal.trials, self.competition.direction, 1)
+        return REFIT_MARGIN * top[0].runtime_s if top else 0.0
+
     def _search_time_left(self) -> float:
-        """What the agent's search has left: the budget less the final reserve."""
-        return max(0.0, self.status.time_left_s - self._final_reserve_s())
+        """What the agent's search has left: the budget less the final reserves."""
+        reserved = self._final_reserve_s() + self._refit_reserve_s()
+        return max(0.0, self.status.time_left_s - reserved)
 
     def _final_phase(self) -> bool:
         """Re-runs start once the search can no longer start a trial before the reserve."""
@@ -630,16 +650,52 @@ class SolveRun:
                 self.final_in_flight.discard((parent.id, seed))
 
     def _finalise(self) -> None:
-        """Promote the multi-seed pick (`choose_final`, from the journal alone)."""
-        if self.config.final_top_k <= 0:
+        """Promote the multi-seed pick (`choose_final`, from the journal alone), then refit
+        the kept trial on every public train row."""
+        if self.config.final_top_k > 0:
+            choice = choose_final(self.journal.trials, self.competition.direction)
+            if choice is not None:
+                selection = json.dumps(choice.to_dict(), indent=2)
+                _atomic_write_text(self.run_dir / SELECTION_FILE, selection)
+                self.log(f"final selection: {choice.reason}")
+                if choice.chosen is not None:  # also after a resume: the files follow the pick
+                    self._promote(choice.chosen)
+        self._refit()
+
+    def _refit(self) -> None:
+        """With the guard on, the kept trial trained on 90 % of the labelled rows: its script
+        runs once more on the original public data (the guard rows back in train, test as
+        published), and that submission is kept when valid. The selection itself never
+        changes: the refit's own score is on other rows and is never compared."""
+        if self.guard is None or self.status.best_trial is None or self.interrupted:
             return
-        choice = choose_final(self.journal.trials, self.competition.direction)
-        if choice is None:
+        kept = self.journal.get(self.status.best_trial)
+        done = next(
+            (t for t in self.journal if t.operator == FINAL_REFIT and t.parent_ids == (kept.id,)),
+            None,
+        )
+        if done is None:
+            if self.status.time_left_s < REFIT_MARGIN * kept.runtime_s:
+                self.log(f"final refit: skipped, too little time left to re-run {kept.id}")
+                return
+            proposal = Proposal(
+                code=(self.run_dir / kept.code_path).read_text(encoding="utf-8"),
+                operator=FINAL_REFIT,
+                hypothesis=f"{kept.id} on every public train row (the guard rows included)",
+                parent_ids=(kept.id,),
+            )
+            with self.lock:
+                trial_id = self._take_trial_id()
+                self.status.running[trial_id] = FINAL_REFIT
+            done = self._execute(trial_id, proposal, public_dir=self.original_public_dir)
+        if not done.is_valid:
+            self.log(f"final refit: {done.id} failed ({done.label}); keeping {kept.id}'s file")
             return
-        _atomic_write_text(self.run_dir / SELECTION_FILE, json.dumps(choice.to_dict(), indent=2))
-        self.log(f"final selection: {choice.reason}")
-        if choice.chosen is not None:  # also re-kept after a resume: the files follow the pick
-            self._promote(choice.chosen)
+        _atomic_copy(
+            self.run_dir / "trials" / done.id / "submission.csv", self.run_dir / "submission.csv"
+        )
+        self.refit_trial = done.id
+        self.log(f"final refit: submission.csv is {kept.id}'s script on all rows ({done.id})")
 
     def grade(self) -> CompetitionReport:
         """Grade the best submission against the private answers (never shown to the agent)."""
@@ -648,7 +704,10 @@ class SolveRun:
         )
         payload: dict[str, Any] = report.to_dict()
         payload.update(
-            agent=self.agent.name, run_dir=str(self.run_dir), best_trial=self.status.best_trial
+            agent=self.agent.name,
+            run_dir=str(self.run_dir),
+            best_trial=self.status.best_trial,
+            refit_trial=self.refit_trial,
         )
         _atomic_write_text(self.run_dir / "grade.json", json.dumps(payload, indent=2))
         return report

@@ -21,7 +21,7 @@ from gome.compare import (
 )
 from gome.direction import Direction
 from gome.errors import GomeError
-from gome.journal import FINAL_SEED, Journal, Trial
+from gome.journal import FINAL_SEED, HARNESS_OPERATORS, Journal, Trial
 from tests.conftest import TOY_ID, gome_with_scripted_model, make_trial, read_csv_rows
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -137,8 +137,8 @@ def is_valid(trial: dict) -> bool:
 
 
 def proposed(trials: list[dict]) -> list[dict]:
-    """The agent's own trials: without the harness's final-seed re-runs."""
-    return [t for t in trials if t["operator"] != FINAL_SEED]
+    """The agent's own trials: without the harness's final re-runs and refit."""
+    return [t for t in trials if t["operator"] not in HARNESS_OPERATORS]
 
 
 def compare(*args: str, server: str) -> subprocess.CompletedProcess:

@@ -8,7 +8,7 @@ from pathlib import Path
 from gome.agent import Proposal, SearchContext
 from gome.direction import Direction
 from gome.final_selection import FINAL_SEEDS, choose_final, next_rerun
-from gome.journal import FINAL_SEED, Trial
+from gome.journal import FINAL_REFIT, FINAL_SEED, HARNESS_OPERATORS, Trial
 from gome.solve import SolveConfig, SolveRun
 from tests.conftest import TOY_ID, make_trial
 
@@ -129,7 +129,7 @@ class ScriptedAgent:
         self.codes = list(codes)
 
     def propose(self, context: SearchContext) -> Proposal:
-        assert all(t.operator != FINAL_SEED for t in context.history)  # re-runs are the harness's
+        assert all(t.operator not in HARNESS_OPERATORS for t in context.history)  # the harness's
         return Proposal(code=self.codes.pop(0), operator="draft", hypothesis="scripted")
 
 
@@ -155,7 +155,9 @@ def test_reruns_survive_a_kill_and_the_best_mean_is_kept(toy_competition, tmp_pa
     reruns = [t for t in resumed.journal if t.operator == FINAL_SEED]
     keys = [(t.parent_ids[0], t.recipe["seed"]) for t in reruns]
     assert sorted(keys) == [("t0001", 1), ("t0001", 2), ("t0002", 1), ("t0002", 2)]
-    assert len(resumed.journal) == 6  # no new proposals, no re-run done twice
+    # no new proposals, no re-run done twice; then the final refit of the pick
+    assert [t.operator for t in resumed.journal][-1] == FINAL_REFIT
+    assert len(resumed.journal) == 7
     scores = {key: t.validation_score for key, t in zip(keys, reruns, strict=True)}
     assert scores[("t0002", 2)] == 0.75 and scores[("t0001", 2)] == 0.82  # GOME_SEED reached
     assert all(t.guard_score is not None for t in reruns)
@@ -163,14 +165,16 @@ def test_reruns_survive_a_kill_and_the_best_mean_is_kept(toy_competition, tmp_pa
     selection = json.loads((run_dir / "final_selection.json").read_text())
     assert selection["chosen"] == "t0001"
     assert json.loads((run_dir / "best.json").read_text())["id"] == "t0001"
+    refit = resumed.journal.trials[-1]
+    assert refit.parent_ids == ("t0001",)
     kept = (run_dir / "submission.csv").read_bytes()
-    assert kept == (run_dir / "trials" / "t0001" / "submission.csv").read_bytes()
+    assert kept == (run_dir / "trials" / refit.id / "submission.csv").read_bytes()
 
     # resuming once more changes nothing: the journal is the state
     again = SolveRun(run_dir, config, elapsed_before_s=70.0)
     again.agent = ScriptedAgent()
     again.search()
-    assert len(again.journal) == 6
+    assert len(again.journal) == 7
     assert json.loads((run_dir / "best.json").read_text())["id"] == "t0001"
 
 

@@ -29,6 +29,7 @@ from gome.guard import (
     guard_regressed,
     validation_gap,
 )
+from gome.journal import FINAL_REFIT
 from gome.solve import SolveConfig, SolveRun, load_run
 from tests.conftest import TOY_ID
 
@@ -296,3 +297,29 @@ def test_validating_on_training_rows_is_flagged_and_never_promoted(toy_competiti
     assert VALIDATION_GAP in overlap.flags and not overlap.is_valid
     assert run.status.best_trial == honest.id
     assert f"validation-gap: {overlap.id} validates at 1" in (run_dir / "run.log").read_text()
+
+
+def test_kept_trial_is_refitted_on_every_train_row_and_its_file_kept(toy_competition, tmp_path):
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    run = SolveRun(run_dir, SolveConfig(competition_id=TOY_ID, budget_s=300.0, final_top_k=0))
+    count = 'print("train rows:", len(pd.read_csv("input/train.csv")))\n'
+    counting = HONEST.replace('print("validation_score', count + 'print("validation_score')
+    run.agent = ScriptedAgent(counting)
+    kept = run.run_one()
+    assert kept is not None and run.status.best_trial == kept.id
+    run._finalise()
+    refit = [t for t in run.journal if t.operator == FINAL_REFIT]
+    assert [t.parent_ids for t in refit] == [(kept.id,)]
+    rows = {
+        t.id: (run_dir / "trials" / t.id / "stdout.txt").read_text().split("train rows: ")[1][:3]
+        for t in (kept, refit[0])
+    }
+    assert rows == {kept.id: "288", refit[0].id: "320"}  # 10 % held out, then all of them
+    assert refit[0].guard_score is None and run.status.best_trial == kept.id
+    kept_file = (run_dir / "submission.csv").read_bytes()
+    assert kept_file == (run_dir / "trials" / refit[0].id / "submission.csv").read_bytes()
+    assert validate_submission(TOY_ID, run_dir / "submission.csv")[0]
+    # a second finalise (a resumed run) reuses the refit instead of running it again
+    run._finalise()
+    assert [t.operator for t in run.journal].count(FINAL_REFIT) == 1
