@@ -477,7 +477,8 @@ def compare_cmd(
 
     Agents run with their `gome solve` defaults; the built-in agent ignores --model. The
     scaffolding flags apply to GoME and AIDE alike, so a comparison can hold everything but the
-    search policy fixed (e.g. --init builtin --edit-mode slot for both).
+    search policy fixed (e.g. --init builtin --edit-mode slot for both). GoME runs without its
+    co-worker, which AIDE has no counterpart for.
 
     DIR/summary.md and summary.csv: per agent, means over seeds (the CSV also has each run) of
     final score, medal, best validation score, valid trials, failures by label, tokens, dollars

@@ -155,7 +155,8 @@ def run_compare(console: Console, plan: ComparePlan, folder: Path) -> bool:
             model=plan.model if llm else None,
             api_base=plan.api_base if llm else None,
             max_dollars=plan.max_dollars if llm else None,
-            gome_settings=dict(plan.scaffolding),
+            # GoME's co-worker adds built-in trials that AIDE has no counterpart for
+            gome_settings=dict(plan.scaffolding) | {"coworker": False},
             aide_settings=dict(plan.scaffolding),
             gpu=plan.gpu,
             workers=plan.workers,

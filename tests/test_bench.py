@@ -18,6 +18,7 @@ from PIL import Image
 from rich.console import Console
 
 from gome import competitions
+from gome.bench.command import build_task
 from gome.bench.executors import ATTEMPTS_FILE, LocalExecutor, RunOutcome, RunTask
 from gome.bench.plan import (
     BenchPlan,
@@ -361,3 +362,12 @@ def test_bench_report_matches_the_run_folders_and_rerun_resumes(
     row = next(r for r in read_csv_rows(folder / "report.csv") if r["run"] == unfinished.name)
     assert row["status"] == FINISHED and int(row["trials"]) > 0
     assert time.monotonic() - started < BUDGET_S + 30  # only the one run ran
+
+
+def test_gome_runs_without_its_coworker_so_agents_differ_only_in_search(tmp_path: Path) -> None:
+    plan = BenchPlan("practice", ("a",), ("gome", "aide"), seeds=1, budget_s=60, model="m")
+    gome_run = build_task(plan, RunSpec("a", "gome", 0), tmp_path, None)
+    aide_run = build_task(plan, RunSpec("a", "aide", 0), tmp_path, None)
+    assert "--no-coworker" in gome_run.attempt_argv([])
+    assert "--no-coworker" not in aide_run.attempt_argv([])
+    assert gome_run.attempt_argv([])[-2:] == aide_run.attempt_argv([])[-2:] == ["--model", "m"]

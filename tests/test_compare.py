@@ -71,8 +71,8 @@ def test_scaffolding_reaches_gome_and_aide_alike_and_survives_resume(
     assert compare.load_compare(tmp_path / "cmp")[0] == plan
     assert compare.run_compare(Console(quiet=True), plan, tmp_path / "cmp")
     assert [(c["agent"], c["gome_settings"], c["aide_settings"]) for c in calls] == [
-        ("gome", scaffolding, scaffolding),
-        ("aide", scaffolding, scaffolding),
+        ("gome", scaffolding | {"coworker": False}, scaffolding),  # AIDE has no co-worker
+        ("aide", scaffolding | {"coworker": False}, scaffolding),
     ]
     with pytest.raises(GomeError, match="scaffolding"):
         check_resume(plan, {"scaffolding": {"edit_mode": "full"}}, tmp_path)
@@ -164,6 +164,9 @@ def test_compare_tables_every_run_and_resume_skips_finished_ones(
     assert set(json.loads((folder / COMPARE_FILE).read_text())["finished"]) == {
         f"{a}-s{s}" for a, s in expected
     }
+
+    gome_config = json.loads((folder / "gome-s0" / "run.json").read_text())["config"]["gome"]
+    assert gome_config["coworker"] is False  # AIDE has no counterpart: held off
 
     rows = read_csv_rows(folder / "summary.csv")
     per_run = [r for r in rows if r["seed"] != "mean"]

@@ -94,6 +94,8 @@ def build_task(
         fresh += ["--data-dir", plan.data_dir]
     env = {key: os.environ[key] for key in FORWARDED_ENV if key in os.environ}
     session: dict[str, str] = {}
+    if spec.agent == "gome":
+        fresh += ["--no-coworker"]  # as in gome compare: AIDE has none
     if spec.agent in LLM_AGENTS:
         fresh += model_args(plan, shared)
         if plan.max_dollars is not None:
