@@ -41,3 +41,19 @@ def test_nothing_to_add_or_unparsable_code_is_left_alone() -> None:
     assert add_missing_imports(clean) == (clean, [])
     assert add_missing_imports("x = (\n") == ("x = (\n", [])
     assert add_missing_imports("print(pd.DataFrame())\n")[0].startswith("import pandas as pd\n")
+
+
+def test_a_name_imported_from_the_wrong_module_is_moved_to_the_right_one() -> None:
+    code = (
+        "import os\n"
+        "from sklearn.utils.validation import check_is_fitted, check_classification_targets\n"
+        "from sklearn.utils.validation import made_up_check\n"
+        "print(os, check_is_fitted, check_classification_targets, made_up_check)\n"
+    )
+    fixed, added = add_missing_imports(code)
+    assert added == ["from sklearn.utils.multiclass import check_classification_targets"]
+    assert fixed.splitlines()[1:4] == [
+        "from sklearn.utils.validation import check_is_fitted",
+        "from sklearn.utils.multiclass import check_classification_targets",
+        "from sklearn.utils.validation import made_up_check",  # found nowhere: the model's job
+    ]

@@ -4,8 +4,10 @@ Small models write `KMeans(...)`, `np.mean(...)` or `RegressorMixin` and forget 
 line; asked to repair it from the traceback, they often return the same code. The fix is
 mechanical, so it is made without the model: every undefined name (pyflakes) that is a
 conventional alias (`np`, `pd`, ...) or a public name of a well-known module gets its import
-line, added after the script's last top-level import. Other undefined names are left to the
-static check and the model's repair. Used by GoME's coding steps and OMEGA's self-healing.
+line, added after the script's last top-level import; a name imported from a module of a known
+package that lacks it (`from sklearn.utils.validation import check_classification_targets`) is
+imported from the module that has it. Other undefined names are left to the static check and
+the model's repair. Used by GoME's coding steps and OMEGA's self-healing.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ ALIASES = {
     "xgb": ("xgboost", "import xgboost as xgb"),
     "sp": ("scipy", "import scipy as sp"),
 }
+KNOWN_PACKAGES = frozenset({"sklearn", "scipy", "numpy", "pandas"})  # imported to check names
 # searched in this order; the first module with a public attribute of that name wins
 MODULES = (
     "sklearn.base",
@@ -103,6 +106,38 @@ def _insert_at(tree: ast.Module) -> int:
     return after
 
 
+def _misplaced(node: ast.ImportFrom) -> list[str]:
+    """Names a `from <module> import ...` of a known package asks of a module that lacks
+    them (`check_classification_targets` from `sklearn.utils.validation`)."""
+    module_name = node.module or ""
+    if node.level or module_name.split(".")[0] not in KNOWN_PACKAGES:
+        return []
+    module = _module(module_name)
+    if module is None:
+        return []
+    return [a.name for a in node.names if a.name != "*" and not hasattr(module, a.name)]
+
+
+def _move_misplaced(code: str, tree: ast.Module) -> tuple[str, list[str]]:
+    """Each misplaced name imported from the module that has it (known modules only); the
+    names left in the original statement stay there."""
+    lines = code.splitlines()
+    added: list[str] = []
+    for node in sorted(
+        (n for n in tree.body if isinstance(n, ast.ImportFrom)), key=lambda n: -n.lineno
+    ):
+        moved = {name: import_line(name) for name in _misplaced(node)}
+        moved = {name: line for name, line in moved.items() if line is not None}
+        if not moved:
+            continue
+        kept = [a for a in node.names if a.name not in moved]
+        statement = [ast.unparse(ast.ImportFrom(node.module, kept, 0))] if kept else []
+        fixed = statement + [moved[a.name] for a in node.names if a.name in moved]
+        lines[node.lineno - 1 : node.end_lineno] = fixed
+        added = list(moved.values()) + added
+    return "\n".join(lines), added
+
+
 def add_missing_imports(code: str) -> tuple[str, list[str]]:
     """`code` with an import for each undefined name that a known module defines, and the
     lines added; unchanged (and no lines) when it does not parse or lacks nothing known."""
@@ -110,10 +145,12 @@ def add_missing_imports(code: str) -> tuple[str, list[str]]:
         tree = ast.parse(code)
     except SyntaxError:
         return code, []
+    end = "\n" if code.endswith("\n") else ""
+    text, moved = _move_misplaced(code, tree)
+    if moved:
+        tree = ast.parse(text)
     added = [line for line in map(import_line, _undefined_names(tree)) if line is not None]
-    if not added:
-        return code, []
-    lines = code.splitlines()
+    lines = text.splitlines()
     at = _insert_at(tree)
     fixed = "\n".join(lines[:at] + added + lines[at:])
-    return fixed + ("\n" if code.endswith("\n") else ""), added
+    return (fixed + end, moved + added) if moved or added else (code, [])
