@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import Any
 
 from gome.llm import LLMClient, LLMError, extract_code
 from omega.candidate import MIXINS, Candidate
@@ -121,10 +122,13 @@ def repair_messages(code: str, check: str, error: str, task: str) -> list[dict[s
     ]
 
 
-def ask_for_code(client: LLMClient, messages: list[dict[str, str]], purpose: str) -> str | None:
-    """The module in the reply, or None when the call fails or the reply has no code block."""
+def ask_for_code(
+    client: LLMClient, messages: list[dict[str, str]], purpose: str, **params: Any
+) -> str | None:
+    """The module in the reply, or None when the call fails or the reply has no code block.
+    `params` go to the call (a `temperature`)."""
     try:
-        return extract_code(client.complete(messages, purpose=purpose).text)
+        return extract_code(client.complete(messages, purpose=purpose, **params).text)
     except LLMError:
         return None
 

@@ -5,7 +5,8 @@ the code and the failing check's traceback tail, `omega.generate.repair_messages
 check; before every check, names the code uses but never imports get their import lines
 (`gome.optimizer.auto_imports`), the one fix small models keep missing. Every round is one
 JSON line in `<run>/heal.jsonl`, written before the next round starts, and each round's code
-and check output stay in `<run>/candidates/<id>/round_<k>/`.
+and check output stay in `<run>/candidates/<id>/round_<k>/`. A repair that returns the code
+unchanged is resampled once at a higher temperature; unchanged again, healing stops there.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from gome.llm import LLMClient
 from gome.optimizer.auto_imports import add_missing_imports
+from gome.optimizer.coding import RESAMPLE_TEMPERATURE
 from omega.candidate import Candidate
 from omega.checks import CheckReport, run_checks
 from omega.generate import ask_for_code, repair_messages
@@ -91,8 +93,13 @@ def heal(
             candidate.code, report.first_failure or "import", report.error, candidate.task
         )
         fixed = ask_for_code(client, messages, purpose="omega-repair")
-        if fixed is None:
-            break
+        if fixed is not None and fixed.strip() == candidate.code.strip():
+            # the same code back: one resample at a higher temperature, as GoME's repairs do
+            fixed = ask_for_code(
+                client, messages, purpose="omega-repair", temperature=RESAMPLE_TEMPERATURE
+            )
+        if fixed is None or fixed.strip() == candidate.code.strip():
+            break  # no code, or the same code again: checking it again would fail again
         candidate = candidate.with_code(fixed)
     return HealOutcome(candidate, False, len(reports) - 1, tuple(reports))
 

@@ -115,7 +115,7 @@ def test_three_distinct_failures_are_healed_round_by_round(scripted, tmp_path: P
 
 
 def test_a_candidate_that_never_heals_is_rejected_after_n_repairs(scripted, tmp_path: Path) -> None:
-    server = scripted([fenced(STATIC_DEFECT), "I cannot fix this."])
+    server = scripted([fenced(NOT_FITTED_UNCHECKED), "I cannot fix this."])
     start = Candidate("c02", "classification", STATIC_DEFECT, "llm:scripted")
     outcome = heal(start, server.client(), tmp_path, max_repairs=2)
 
@@ -123,12 +123,18 @@ def test_a_candidate_that_never_heals_is_rejected_after_n_repairs(scripted, tmp_
     # the second repair reply had no code: the loop stops there instead of re-checking
     assert len(server.requests) == 2 and len(journal(tmp_path)) == 2
 
+    # the same code back, and again when resampled hotter: no point checking it again
     stubborn = scripted([fenced(STATIC_DEFECT)])
     outcome = heal(start, stubborn.client(), tmp_path / "again", max_repairs=2)
-    assert not outcome.healed and outcome.repairs == 2
+    assert not outcome.healed and outcome.repairs == 0
     assert len(stubborn.requests) == 2
-    assert [line["round"] for line in journal(tmp_path / "again")] == [0, 1, 2]
+    assert [line["round"] for line in journal(tmp_path / "again")] == [0]
     assert HealingSummary.of([outcome]).healed == 0
+
+    # resampled into new code: healing goes on
+    resampled = scripted([fenced(STATIC_DEFECT), fenced(GOOD)])
+    outcome = heal(start, resampled.client(), tmp_path / "hot", max_repairs=2)
+    assert outcome.healed and outcome.repairs == 1 and len(resampled.requests) == 2
 
 
 def test_without_a_client_nothing_is_repaired(tmp_path: Path) -> None:
