@@ -562,14 +562,11 @@ class SolveRun:
 
     def _maybe_promote(self, trial: Trial) -> None:
         """Keep `<run>/submission.csv` and `best_solution.py` at the best valid trial."""
-        if trial.operator in HARNESS_OPERATORS or not trial.is_valid:
-            return
-        if trial.validation_score is None:
+        score = trial.validation_score
+        if trial.operator in HARNESS_OPERATORS or not trial.is_valid or score is None:
             return
         best = self.status.best_score
-        if best is not None and not self.competition.direction.is_better(
-            trial.validation_score, best
-        ):
+        if best is not None and not self.competition.direction.is_better(score, best):
             return
         self._promote(trial)
 

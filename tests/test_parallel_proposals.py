@@ -18,7 +18,7 @@ from gome.proposers import BuiltinProposer
 from gome.solve import SolveConfig, SolveRun
 from tests.conftest import TOY_ID
 from tests.test_guard import HONEST
-from tests.test_optimizer_agent import DIAGNOSIS, SCRIPT, Run, script_reply
+from tests.test_optimizer_agent import DIAGNOSIS, SCRIPT, Run, ScriptedClient, script_reply
 
 WAIT_S = 60
 
@@ -68,26 +68,18 @@ def test_trials_are_journaled_while_another_worker_waits_on_its_proposal(
     assert [t.hypothesis for t in run.journal] == ["quick", "slow"]
 
 
-class BlockingClient:
-    """A model whose diagnosis call waits until released."""
+class BlockingClient(ScriptedClient):
+    """A scripted model whose calls wait until released."""
 
     def __init__(self) -> None:
+        super().__init__([DIAGNOSIS, script_reply(SCRIPT.replace("C = 1.0", "C = 0.5"))])
         self.release = threading.Event()
         self.entered = threading.Event()
-        self.replies = [DIAGNOSIS, script_reply(SCRIPT.replace("C = 1.0", "C = 0.5"))]
 
     def complete(self, messages: list[dict], *, purpose: str = "", **kwargs: object) -> LLMReply:
         self.entered.set()
         assert self.release.wait(WAIT_S)
-        return LLMReply(
-            text=self.replies.pop(0),
-            model="scripted",
-            prompt_tokens=10,
-            completion_tokens=5,
-            cost_usd=0.0,
-            duration_s=0.0,
-            finish_reason="stop",
-        )
+        return super().complete(messages, purpose=purpose, **kwargs)
 
 
 @pytest.fixture

@@ -72,7 +72,6 @@ from gome.optimizer.trace import (
     trace_of,
 )
 from gome.proposers.recipes import task_config
-from omega.registry import prompt_snippet
 
 T = TypeVar("T")
 SIBLING_HYPOTHESES = 2  # latest hypotheses shown per other trace
@@ -231,6 +230,8 @@ class GomeAgent:
         """The OMEGA registry's best algorithms for this task, with and without their code;
         read once per run, so every prompt of the run offers the same ones."""
         if self._extra_models is None:
+            from omega.registry import prompt_snippet  # scipy & co: only when prompts need it
+
             competition = context.competition
             wanted = self.config.omega_models if competition.modality == "tabular" else 0
             problem = task_config(competition)["problem"]

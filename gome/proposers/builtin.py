@@ -182,7 +182,7 @@ class BuiltinProposer:
         """Optuna for the leaders of the two best tunable model families, unless already
         tuned."""
         tuned_before = {r.members[0].signature for r in state.attempted if not r.is_ensemble}
-        tunable = [s for s in state.family_leaders() if s.recipe.members[0].family in rc.FAMILIES]
+        tunable = [s for s in state.family_leaders() if s.recipe.members[0].tunable]
         for scored in tunable[:2]:
             member = scored.recipe.members[0]
             tuned = replace(member, tune_trials=self._tune_trials(scored, state.context))
@@ -223,7 +223,7 @@ class BuiltinProposer:
             for n_seeds in (len(BAG_SEEDS), 5):
                 recipe = scored.recipe.with_seeds(tuple(range(n_seeds)))
                 yield Move("ensemble", recipe, (scored.trial.id,))
-        tunable = [s for s in state.singles if s.recipe.members[0].family in rc.FAMILIES]
+        tunable = [s for s in state.singles if s.recipe.members[0].tunable]
         if tunable:
             best, parents = tunable[0].recipe, (tunable[0].trial.id,)
         else:  # nothing has worked yet: keep trying the sklearn baseline

@@ -51,6 +51,11 @@ class Member:
     tune_seed: int = 0
 
     @property
+    def tunable(self) -> bool:
+        """Whether the family has an Optuna search space (OMEGA families have none)."""
+        return self.family in FAMILIES
+
+    @property
     def signature(self) -> tuple[str, tuple[str, ...], bool]:
         """What makes two members different models (ignoring tuning budgets and seeds)."""
         return self.family, self.features, self.tune_trials > 0
