@@ -185,19 +185,39 @@ def test_a_started_run_resumes_with_this_sessions_endpoint_and_gpu(tmp_path: Pat
 
 
 # -- the local pool --------------------------------------------------------------------------
+# Each recorder waits at a rendezvous until as many recorders are alive as the pool should run
+# at once (or as are left to run), so an overlap the pool allows is always observed, however
+# slowly the processes start on a loaded machine; a pool that ran fewer at once shows up as
+# spans that do not overlap once the wait times out.
 RECORDER = """
-import json, sys, time
+import json, os, sys, time
+from pathlib import Path
+log, total, want = Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])
+live = log.parent / "live"
+live.mkdir(exist_ok=True)
+me = live / str(os.getpid())
 start = time.monotonic()
-time.sleep(0.4)
+me.touch()
+deadline = start + 20
+def finished():
+    return len(log.read_text().splitlines()) if log.exists() else 0
+while time.monotonic() < deadline and len(list(live.iterdir())) < min(want, total - finished()):
+    time.sleep(0.02)
+time.sleep(0.1)
 gpu = sys.argv[sys.argv.index("--gpu") + 1] if "--gpu" in sys.argv else None
-with open(sys.argv[1], "a") as fh:
-    fh.write(json.dumps({"start": start, "end": time.monotonic(), "gpu": gpu}) + "\\n")
+end = time.monotonic()
+me.unlink()
+with open(log, "a") as fh:
+    fh.write(json.dumps({"start": start, "end": end, "gpu": gpu}) + "\\n")
 """
 
 
-def recorder_tasks(tmp_path: Path, n: int, gpus: int = 0, cpus: float = 1.0) -> list[RunTask]:
+def recorder_tasks(
+    tmp_path: Path, n: int, gpus: int = 0, cpus: float = 1.0, at_once: int = 1
+) -> list[RunTask]:
+    """`n` recorder runs; each waits until `at_once` of them (or all still to finish) are alive."""
     log = tmp_path / "spans.jsonl"
-    argv = (sys.executable, "-c", RECORDER, str(log))
+    argv = (sys.executable, "-c", RECORDER, str(log), str(n), str(at_once))
     return [
         RunTask(f"r{i}", tmp_path / f"r{i}", argv, argv, gpus=gpus, cpus=cpus) for i in range(n)
     ]
@@ -215,7 +235,7 @@ def test_local_pool_respects_cpu_and_gpu_slots(tmp_path: Path) -> None:
     started: list[str] = []
     done: list[RunOutcome] = []
     pool = LocalExecutor(cpus=8, gpu_ids=[0, 1])
-    outcomes = pool.run(recorder_tasks(tmp_path, 5, gpus=1), started.append, done.append)
+    outcomes = pool.run(recorder_tasks(tmp_path, 5, gpus=1, at_once=2), started.append, done.append)
     assert sorted(o.name for o in outcomes) == [f"r{i}" for i in range(5)]
     assert all(o.ok and o.attempts == 1 for o in outcomes) and done == outcomes
     assert started == [f"r{i}" for i in range(5)]  # in the order given
@@ -226,7 +246,7 @@ def test_local_pool_respects_cpu_and_gpu_slots(tmp_path: Path) -> None:
         assert mine and max_overlap(mine) == 1
     assert {s["gpu"] for s in items} == {"0", "1"}
     (tmp_path / "spans.jsonl").unlink()
-    LocalExecutor(cpus=3).run(recorder_tasks(tmp_path, 4, cpus=1.5), print, print)
+    LocalExecutor(cpus=3).run(recorder_tasks(tmp_path, 4, cpus=1.5, at_once=2), print, print)
     assert max_overlap(spans(tmp_path)) == 2  # 2 x 1.5 CPUs fit in 3
     (tmp_path / "spans.jsonl").unlink()
     LocalExecutor(cpus=8, max_parallel=1).run(recorder_tasks(tmp_path, 3), print, print)
