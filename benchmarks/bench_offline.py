@@ -1,0 +1,77 @@
+"""The project's head-to-head: `gome bench --split offline` of GoME, AIDE and the built-in agent.
+
+Runs the real `gome bench` (every competition that can be prepared with no credentials, each
+agent and seed a full `gome solve` run, the LLM agents on one shared managed llama.cpp server)
+in a bench folder that survives the script, so re-running the same command resumes it. When the
+bench is done, its report (markdown, CSV, MLE-bench-shaped JSON, grading reports and plots) is
+copied into benchmarks/results/bench_offline/ with the settings, wall-clock and load average.
+
+    python benchmarks/bench_offline.py [--minutes 4] [--seeds 3] [--max-parallel 2]
+        [--cpus-per-run 0.5] [--agents gome,aide,builtin]
+        [--model local] [--bench-dir runs/bench-offline-local]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from gome.models.server import cpu_count
+
+RESULTS = Path(__file__).parent / "results" / "bench_offline"
+REPORT_FILES = ("report.md", "report.csv", "report.json", "any_medal.png")
+REPORT_DIRS = ("grading_reports", "progress")
+
+
+def copy_report(bench_dir: Path) -> None:
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    for name in REPORT_FILES:
+        shutil.copy2(bench_dir / name, RESULTS / name)
+    for name in REPORT_DIRS:
+        shutil.copytree(bench_dir / name, RESULTS / name, dirs_exist_ok=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--minutes", type=float, default=4.0)
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--max-parallel", type=int, default=2)
+    # the shared server takes a CPU slot of this 2-core machine's two: half a slot a run lets two
+    # runs go at once
+    parser.add_argument("--cpus-per-run", type=float, default=0.5)
+    parser.add_argument("--agents", default="gome,aide,builtin")
+    parser.add_argument("--model", default="local")
+    parser.add_argument("--bench-dir", type=Path, default=Path("runs/bench-offline-local"))
+    args = parser.parse_args()
+    command = [sys.executable, "-m", "gome", "bench", "--split", "offline"]
+    command += ["--agents", args.agents, "--seeds", str(args.seeds), "--model", args.model]
+    command += ["--minutes", str(args.minutes), "--max-parallel", str(args.max_parallel)]
+    command += ["--cpus-per-run", str(args.cpus_per_run)]
+    command += ["--output-dir", str(args.bench_dir)]
+    load_before = os.getloadavg()[0]
+    started = time.monotonic()
+    proc = subprocess.run(command)
+    meta = {
+        "command": ["gome", *command[3:]],
+        "returncode": proc.returncode,
+        "wall_s_this_invocation": round(time.monotonic() - started, 1),
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+        "machine": f"{platform.machine()}, {cpu_count()} CPUs, no GPU",
+    }
+    print(json.dumps(meta))
+    if proc.returncode != 0:
+        raise SystemExit(proc.returncode)
+    copy_report(args.bench_dir)
+    (RESULTS / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
