@@ -5,6 +5,7 @@ folders (then re-run: finished runs untouched, an unfinished one resumed from it
 from __future__ import annotations
 
 import json
+import math
 import shutil
 import subprocess
 import sys
@@ -27,7 +28,14 @@ from gome.bench.plan import (
     ready_competitions,
     split_competitions,
 )
-from gome.bench.report import BenchRow, mean_sem, summarise_agent, ungraded_report
+from gome.bench.report import (
+    BenchRow,
+    agent_ranks,
+    beats_reference,
+    mean_sem,
+    summarise_agent,
+    ungraded_report,
+)
 from gome.bench.state import BENCH_FILE, FINISHED, load_state, open_state
 from gome.competitions import load_competition
 from gome.errors import GomeError
@@ -156,6 +164,43 @@ def test_agent_summary_on_crafted_grades(toy_bench: Path) -> None:
     assert summary.valid_submission_pct == pytest.approx(500 / 6)
     assert (summary.runs, summary.finished) == (6, 5)
     assert summary.mean_tokens is None  # no run folder
+
+
+def test_ranks_and_reference_read_every_competition(toy_bench: Path) -> None:
+    """Practice competitions have no medals: the head-to-head reads ranks and the reference."""
+    blank = ungraded_report(load_competition(MEDAL_ID), toy_bench, "run failed", None)
+    kaggle = replace(blank, score=0.8, valid_submission=True, has_leaderboard=True)
+    practice = replace(kaggle, has_leaderboard=False, reference_score=0.5)
+    error = replace(practice, is_lower_better=True, reference_score=2.0)  # an RMSE
+    scores = {  # (competition, seed) -> agent -> report
+        ("k", 0): {"gome": kaggle, "aide": replace(kaggle, score=0.9), "builtin": blank},
+        ("p", 0): {"gome": replace(practice, score=0.4), "aide": practice, "builtin": practice},
+        ("e", 0): {"gome": replace(error, score=1.5), "aide": replace(error, score=2.5)},
+    }
+    rows = [
+        BenchRow(RunSpec(c, agent, s), FINISHED, grade, None)
+        for (c, s), by_agent in scores.items()
+        for agent, grade in by_agent.items()
+    ]
+    ranks = agent_ranks(rows)
+    assert ranks == {
+        "k_gome_s0": 2.0,
+        "k_aide_s0": 1.0,
+        "k_builtin_s0": 3.0,  # no score: last
+        "p_gome_s0": 3.0,
+        "p_aide_s0": 1.5,  # a tie shares places 1 and 2
+        "p_builtin_s0": 1.5,
+        "e_gome_s0": 1.0,  # lower error is better
+        "e_aide_s0": 2.0,
+    }
+    assert beats_reference(kaggle) is None  # its medals say it
+    assert [beats_reference(scores[("p", 0)][a]) for a in ("gome", "aide")] == [False, True]
+    assert [beats_reference(scores[("e", 0)][a]) for a in ("gome", "aide")] == [True, False]
+    assert beats_reference(replace(practice, score=None)) is False
+    gome = summarise_agent("gome", rows, seeds=1)
+    assert gome.mean_rank == pytest.approx(2.0)  # (2 + 3 + 1) / 3
+    assert gome.beats_reference_pct == pytest.approx(50.0)  # e yes, p no; k not counted
+    assert summarise_agent("builtin", rows, seeds=1).beats_reference_pct == pytest.approx(100.0)
 
 
 # -- state -----------------------------------------------------------------------------------
@@ -326,6 +371,12 @@ def test_bench_report_matches_the_run_folders_and_rerun_resumes(
         assert int(row["trials"]) == len(own) > 0
         assert int(row["tokens"]) == sum(t["tokens"] for t in trials)
         assert grade["agent"] == row["agent"]
+    for seed in (0, 1):  # the head-to-head rank of the two agents' runs (accuracy: higher wins)
+        pair = [rows[f"{MEDAL_ID}_{agent}_s{seed}"] for agent in ("builtin", "aide")]
+        losses = [-float(r["score"]) if r["score"] else math.inf for r in pair]
+        builtin_worse, aide_worse = losses[0] > losses[1], losses[1] > losses[0]
+        expected = [1.5, 1.5] if losses[0] == losses[1] else [1 + builtin_worse, 1 + aide_worse]
+        assert [float(r["rank"]) for r in pair] == expected, losses
 
     report = json.loads((folder / "report.json").read_text())
     assert [s["competition_id"] for s in report["skipped"]] == [KAGGLE_ID]

@@ -6,6 +6,11 @@ won a medal), gold/silver/bronze counts, above-median % and valid-submission % o
 mean tokens and dollars per run, and wall-clock. Per competition: each agent's score and medal,
 seed by seed. A run that did not finish with a grade counts as no medal and no valid submission.
 
+Medals need a Kaggle leaderboard, which practice competitions lack, so two head-to-head figures
+read every competition: the mean rank among the bench's agents (per competition and seed, by
+graded score; no score ranks last, ties share) and, on practice competitions, the % of runs
+that beat the competition's reference score.
+
 Files: `report.md`, `report.csv` (one row per run), `report.json` (all of it, with one
 MLE-bench grading report per agent and seed), `grading_reports/<agent>_s<seed>_grading_report
 .json` (MLE-bench's exact shape, for its own tooling), `any_medal.png` and
@@ -23,6 +28,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import pandas as pd
 
 from gome.bench.executors import CONSOLE_LOG
 from gome.bench.plan import RunSpec
@@ -100,6 +107,42 @@ def collect_rows(state: BenchState) -> list[BenchRow]:
 
 
 # -- per agent -------------------------------------------------------------------------------
+def beats_reference(grade: CompetitionReport) -> bool | None:
+    """Whether a practice run's graded score beats its competition's reference model; None
+    where there is no reference (Kaggle competitions: their medals say it)."""
+    if grade.has_leaderboard or grade.reference_score is None:
+        return None
+    if grade.score is None:
+        return False
+    if grade.is_lower_better:
+        return grade.score < grade.reference_score
+    return grade.score > grade.reference_score
+
+
+def agent_ranks(rows: Sequence[BenchRow]) -> dict[str, float]:
+    """Each run's rank among the agents' runs of its competition and seed: 1 is the best graded
+    score, a run without a score ranks last, tied runs share the mean of their places."""
+    frame = pd.DataFrame(
+        {
+            "run": [row.spec.name for row in rows],
+            "group": [(row.spec.competition_id, row.spec.seed) for row in rows],
+            # lower is better once negated for higher-is-better metrics
+            "loss": [
+                None
+                if row.grade.score is None
+                else row.grade.score
+                if row.grade.is_lower_better
+                else -row.grade.score
+                for row in rows
+            ],
+        }
+    )
+    if frame.empty:
+        return {}
+    frame["rank"] = frame.groupby("group")["loss"].rank(method="average", na_option="bottom")
+    return dict(zip(frame["run"], frame["rank"], strict=True))
+
+
 def mean_sem(values: Sequence[float]) -> tuple[float | None, float | None]:
     """Mean and standard error of the mean (sample standard deviation / sqrt n), as MLE-bench
     reports "mean ± SEM" over seeds; the SEM is None for fewer than two values."""
@@ -134,6 +177,8 @@ class AgentSummary:
     bronze: int
     above_median_pct: float | None
     valid_submission_pct: float | None
+    mean_rank: float | None  # among the bench's agents, over competitions and seeds
+    beats_reference_pct: float | None  # practice runs whose score beats the reference
     mean_tokens: float | None  # per run that started
     mean_dollars: float | None
     mean_run_min: float | None  # wall-clock minutes of a run (its own clock)
@@ -142,6 +187,8 @@ class AgentSummary:
 
 def summarise_agent(agent: str, rows: Sequence[BenchRow], seeds: int) -> AgentSummary:
     mine = [row for row in rows if row.spec.agent == agent]
+    ranks = agent_ranks(rows)
+    versus_reference = [b for row in mine if (b := beats_reference(row.grade)) is not None]
     per_seed = tuple(
         pct
         for seed in range(seeds)
@@ -161,6 +208,8 @@ def summarise_agent(agent: str, rows: Sequence[BenchRow], seeds: int) -> AgentSu
         bronze=sum(row.grade.bronze_medal for row in mine),
         above_median_pct=_percent([row.grade.above_median for row in mine]),
         valid_submission_pct=_percent([row.grade.valid_submission for row in mine]),
+        mean_rank=_mean([ranks[row.spec.name] for row in mine]),
+        beats_reference_pct=_percent(versus_reference),
         mean_tokens=_mean([run.tokens for run in started]),
         mean_dollars=_mean([run.dollars for run in started]),
         mean_run_min=_mean([run.elapsed_s / 60 for run in started]),
@@ -188,6 +237,8 @@ RUN_COLUMNS = (
     "above_median",
     "valid_submission",
     "submission_exists",
+    "rank",
+    "beats_reference",
     "best_validation",
     "trials",
     "valid_trials",
@@ -198,7 +249,7 @@ RUN_COLUMNS = (
 )
 
 
-def run_record(row: BenchRow) -> dict[str, Any]:
+def run_record(row: BenchRow, rank: float) -> dict[str, Any]:
     grade, run = row.grade, row.run
     return {
         "competition_id": row.spec.competition_id,
@@ -209,6 +260,8 @@ def run_record(row: BenchRow) -> dict[str, Any]:
         "score": grade.score,
         "medal": row.medal,
         **{key: getattr(grade, key) for key in RUN_COLUMNS[7:14]},
+        "rank": rank,
+        "beats_reference": beats_reference(grade),
         "best_validation": run.best_validation if run else None,
         "trials": run.trials if run else 0,
         "valid_trials": run.valid_trials if run else 0,
@@ -250,16 +303,20 @@ def markdown(state: BenchState, rows: Sequence[BenchRow], summaries: Sequence[Ag
         "Any medal: mean ± SEM over seeds of the % of competitions with a medal (MLE-bench's "
         "leaderboard number). A run without a grade counts as no medal, no valid submission. "
         f"Medals need a Kaggle leaderboard: {ranked} of {len(plan.competitions)} "
-        "competition(s) here have one.",
+        "competition(s) here have one. Mean rank: among these agents, per competition and "
+        "seed, by graded score (1 is best; no score ranks last). Beats reference: practice "
+        "runs whose score beats the competition's reference model.",
         "",
         "| agent | any medal % | gold | silver | bronze | above median % | valid submission % "
-        "| runs finished | mean tokens | mean $ | min per run | run hours |",
-        "|" + "---|" * 12,
+        "| mean rank | beats reference % | runs finished | mean tokens | mean $ | min per run "
+        "| run hours |",
+        "|" + "---|" * 14,
     ]
     for s in summaries:
         lines.append(
             f"| {s.agent} | {_pm(s.any_medal_pct, s.any_medal_sem)} | {s.gold} | {s.silver} | "
             f"{s.bronze} | {_fmt(s.above_median_pct)} | {_fmt(s.valid_submission_pct)} | "
+            f"{_fmt(s.mean_rank, '.2f')} | {_fmt(s.beats_reference_pct)} | "
             f"{s.finished}/{s.runs} | {_fmt(s.mean_tokens, '.0f')} | "
             f"{_fmt(s.mean_dollars, '.4f')} | {_fmt(s.mean_run_min, '.2f')} | "
             f"{s.total_run_h:.3f} |"
@@ -317,7 +374,8 @@ def write_report(state: BenchState) -> tuple[list[Path], list[AgentSummary]]:
     rows = collect_rows(state)
     summaries = agent_summaries(state, rows)
     folder = state.folder
-    records = [run_record(row) for row in rows]
+    ranks = agent_ranks(rows)
+    records = [run_record(row, ranks[row.spec.name]) for row in rows]
     csv_path = folder / REPORT_CSV
     with csv_path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=RUN_COLUMNS)
