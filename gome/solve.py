@@ -39,7 +39,7 @@ from gome.guard import (
 )
 from gome.integrity import check_submission, scan_code
 from gome.journal import FINAL_REFIT, FINAL_SEED, HARNESS_OPERATORS, Journal, Trial
-from gome.llm import BudgetExceededError, LLMClient, LLMError
+from gome.llm import BudgetExceededError, DeadlineReachedError, LLMClient, LLMError
 from gome.runner import Limits, RunResult, isolation_mode, run_script
 
 RUN_CONFIG_FILE = "run.json"
@@ -131,6 +131,11 @@ class RunStatus:
     def time_left_s(self) -> float:
         return max(0.0, self.budget_s - self.elapsed_s)
 
+    @property
+    def ends_at(self) -> float:
+        """The `time.monotonic()` instant the budget ends."""
+        return self.started - self.elapsed_before_s + self.budget_s
+
 
 @dataclass(frozen=True)
 class SolveOutcome:
@@ -178,7 +183,7 @@ class Endpoint:
 
 
 def _llm_client(
-    config: SolveConfig, run_dir: Path, endpoint: Endpoint | None, deadline: float
+    config: SolveConfig, run_dir: Path, endpoint: Endpoint | None, deadline: Callable[[], float]
 ) -> LLMClient:
     endpoint = endpoint or Endpoint(config.model or "", config.api_base)
     if not endpoint.model:
@@ -206,16 +211,15 @@ def _settings(cls: type, values: dict[str, Any], agent: str) -> Any:
 def make_agent(
     config: SolveConfig,
     run_dir: Path,
-    endpoint: Endpoint | None = None,
-    deadline: float | None = None,
+    endpoint: Endpoint | None,
+    deadline: Callable[[], float],
 ) -> Agent:
     """The agent a run names; each names itself on every trial and in every output.
 
-    `deadline` (a `time.monotonic()` instant, default: the whole budget from now) bounds every
-    LLM call, so a slow model can never hold the run past its budget.
+    `deadline` (asked before each LLM call: a `time.monotonic()` instant) bounds every LLM
+    call, so a slow model can never hold the run past its search time and eat the time kept
+    for the final re-runs.
     """
-    if deadline is None:
-        deadline = time.monotonic() + config.budget_s
     from gome.proposers.builtin import BuiltinProposer
 
     if config.agent == "builtin":
@@ -283,8 +287,7 @@ class SolveRun:
         self.public_dir = self.guard.view_dir if self.guard else self.original_public_dir
         self.journal = Journal(run_dir)
         self.status = RunStatus(budget_s=config.budget_s, elapsed_before_s=elapsed_before_s)
-        deadline = time.monotonic() + self.status.time_left_s
-        self.agent = make_agent(config, run_dir, endpoint, deadline)
+        self.agent = make_agent(config, run_dir, endpoint, self._search_deadline)
         self.in_flight: dict[str, Proposal] = {}
         self.final_in_flight: set[tuple[str, int]] = set()  # (trial id, seed) being re-run
         self.llm_failures = 0
@@ -334,6 +337,10 @@ class SolveRun:
         proposing = time.monotonic()
         try:
             proposal = self.agent.propose(context)
+        except DeadlineReachedError as exc:
+            # the search is over, not the run: the final re-runs and the refit still go
+            self.log(f"search over: {exc}")
+            return None
         except BudgetExceededError as exc:
             self.log(f"stop: {exc}")
             self.stop.set()
@@ -621,8 +628,12 @@ class SolveRun:
 
     def _search_time_left(self) -> float:
         """What the agent's search has left: the budget less the final reserves."""
-        reserved = self._final_reserve_s() + self._refit_reserve_s()
-        return max(0.0, self.status.time_left_s - reserved)
+        return max(0.0, self._search_deadline() - time.monotonic())
+
+    def _search_deadline(self) -> float:
+        """When the search ends (a `time.monotonic()` instant; the agent's model calls end by
+        then): the budget's end less the final reserves, earlier as the refit's reserve grows."""
+        return self.status.ends_at - self._final_reserve_s() - self._refit_reserve_s()
 
     def _final_phase(self) -> bool:
         """Re-runs start once the search can no longer start a trial before the reserve."""
@@ -672,7 +683,9 @@ class SolveRun:
             None,
         )
         if done is None:
-            if self.status.time_left_s < REFIT_MARGIN * kept.runtime_s:
+            # the reserve is the runtime and a quarter; a reply cut at the search deadline can
+            # eat some of it, and runs of one script vary by a fifth: try while that may fit
+            if self.status.time_left_s < kept.runtime_s / REFIT_MARGIN:
                 self.log(f"final refit: skipped, too little time left to re-run {kept.id}")
                 return
             proposal = Proposal(

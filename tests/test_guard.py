@@ -6,6 +6,9 @@ import dataclasses
 import json
 import shutil
 import stat
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import numpy as np
@@ -30,7 +33,8 @@ from gome.guard import (
     validation_gap,
 )
 from gome.journal import FINAL_REFIT
-from gome.solve import SolveConfig, SolveRun, load_run
+from gome.llm import LLMClient
+from gome.solve import MIN_TRIAL_SECONDS, SolveConfig, SolveRun, load_run
 from tests.conftest import TOY_ID
 
 # The toy label's own rule: right on nearly every row. INVERTED gets nearly every row wrong yet
@@ -323,3 +327,63 @@ def test_kept_trial_is_refitted_on_every_train_row_and_its_file_kept(toy_competi
     # a second finalise (a resumed run) reuses the refit instead of running it again
     run._finalise()
     assert [t.operator for t in run.journal].count(FINAL_REFIT) == 1
+
+
+class SilentModel(BaseHTTPRequestHandler):
+    """A model server that takes a minute before answering anything."""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server API)
+        time.sleep(60)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+class ModelAgent:
+    """Asks the model for a step through the client it is given (the run's deadline in it)."""
+
+    name = "model"
+
+    def __init__(self, client: LLMClient) -> None:
+        self.client = client
+
+    def propose(self, context: SearchContext) -> Proposal:
+        reply = self.client.complete([{"role": "user", "content": "improve it"}])
+        return Proposal(code=reply.text, operator="improve", hypothesis="model")
+
+
+def test_a_slow_model_call_ends_with_the_search_so_the_refit_still_runs(toy_competition, tmp_path):
+    """The model's calls end at the search's deadline, not the budget's: the time kept for
+    the refit is never the model's, and the run goes on to refit."""
+    import litellm  # noqa: F401 (imported before the clock starts: seconds on a loaded machine)
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), SilentModel)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    run = SolveRun(run_dir, SolveConfig(competition_id=TOY_ID, budget_s=300.0, final_top_k=0))
+    # a kept trial of seconds: the refit's reserve (its runtime and a quarter) covers the second
+    # or so a reply cut at the deadline takes to come back on a loaded machine
+    run.agent = ScriptedAgent("import time\ntime.sleep(8)\n" + HONEST)
+    kept = run.run_one()
+    assert kept is not None and run._refit_reserve_s() > 10
+    search_left = MIN_TRIAL_SECONDS + 5  # as if the run had spent all but that of its search
+    run.status.elapsed_before_s = run.status.time_left_s - run._refit_reserve_s() - search_left
+    api = f"http://127.0.0.1:{server.server_address[1]}/v1"
+    # the client as `make_agent` builds it for the run: its deadline is the search's
+    run.agent = ModelAgent(
+        LLMClient("openai/silent", api_base=api, api_key="sk-test", deadline=run._search_deadline)
+    )
+    asking = time.monotonic()
+    assert run.run_one() is None
+    assert time.monotonic() - asking < search_left + 10  # not the model's minute
+    server.shutdown()
+    assert not run.stop.is_set()
+    assert (
+        "search over: openai/silent: the run's search time is spent"
+        in (run_dir / "run.log").read_text()
+    )
+    assert run.status.time_left_s >= kept.runtime_s  # the reserve is the refit's
+    run._finalise()
+    refit = [t for t in run.journal if t.operator == FINAL_REFIT]
+    assert [t.parent_ids for t in refit] == [(kept.id,)]

@@ -355,9 +355,12 @@ def test_no_call_starts_or_outlasts_the_deadline() -> None:
     import time
 
     from gome.llm import DeadlineReachedError, LLMClient
+    from gome.llm.client import CALL_RETURN_S
 
-    spent = LLMClient("openai/x", deadline=time.monotonic() - 1)
+    past = time.monotonic() - 1
+    spent = LLMClient("openai/x", deadline=lambda: past)
     with pytest.raises(DeadlineReachedError):
         spent.complete([{"role": "user", "content": "hi"}], mock_response="```python\nx=1\n```")
-    soon = LLMClient("openai/x", timeout_s=600, deadline=time.monotonic() + 5)
-    assert 1.0 <= soon._call_timeout() <= 5.0
+    end = time.monotonic() + 10
+    soon = LLMClient("openai/x", timeout_s=600, deadline=lambda: end)
+    assert 5.0 <= soon._call_timeout() <= 10.0 - CALL_RETURN_S  # back before the deadline

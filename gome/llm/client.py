@@ -8,6 +8,7 @@ import os
 import random
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
@@ -72,6 +73,11 @@ class LLMTotals:
         return self.prompt_tokens + self.completion_tokens
 
 
+# A call cut by its timeout raises this long after (litellm's error mapping, on a loaded
+# machine up to about 3 s measured), so calls are cut this much before the deadline.
+CALL_RETURN_S = 3.0
+
+
 class LLMClient:
     """A model string plus the policy around calling it.
 
@@ -98,7 +104,7 @@ class LLMClient:
         max_tokens: int | None = None,
         backoff_base_s: float = 2.0,
         backoff_max_s: float = 60.0,
-        deadline: float | None = None,
+        deadline: Callable[[], float] | None = None,
         context_window: int | None = None,
     ) -> None:
         self.model = model
@@ -113,7 +119,8 @@ class LLMClient:
         self.max_tokens = max_tokens
         self.backoff_base_s = backoff_base_s
         self.backoff_max_s = backoff_max_s
-        # a time.monotonic() instant no call may outlast: a run's wall-clock budget
+        # when calls must end, asked before each one: a run's search deadline (a
+        # time.monotonic() instant), which moves as the time kept for the run's end changes
         self.deadline = deadline
         self.context_window = context_window
         self._totals = LLMTotals()
@@ -178,6 +185,7 @@ class LLMClient:
                     **params,
                 )
             except retryable as exc:
+                self._check_deadline()  # a call timed out at the deadline: that, not a failure
                 if attempt == self.max_retries:
                     raise LLMError(
                         f"{self.model}: gave up after {attempt + 1} attempts: {_one_line(exc)}"
@@ -192,14 +200,16 @@ class LLMClient:
         raise AssertionError("unreachable: the loop returns or raises")
 
     def _check_deadline(self) -> None:
-        if self.deadline is not None and time.monotonic() >= self.deadline:
-            raise DeadlineReachedError(f"{self.model}: the run's time budget is spent")
+        if self.deadline is not None and time.monotonic() >= self.deadline():
+            raise DeadlineReachedError(f"{self.model}: the run's search time is spent")
 
     def _call_timeout(self) -> float:
-        """The per-call timeout, cut to what is left before the deadline."""
+        """The per-call timeout, cut to what is left before the deadline (less the seconds a
+        timed-out call takes to come back)."""
         if self.deadline is None:
             return self.timeout_s
-        return max(1.0, min(self.timeout_s, self.deadline - time.monotonic()))
+        left = self.deadline() - time.monotonic() - CALL_RETURN_S
+        return max(1.0, min(self.timeout_s, left))
 
     def _backoff(self, attempt: int) -> float:
         """Exponential backoff with jitter, so parallel workers do not retry in lockstep."""

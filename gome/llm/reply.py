@@ -39,7 +39,8 @@ class BudgetExceededError(LLMError):
 
 
 class DeadlineReachedError(BudgetExceededError):
-    """The run's wall-clock budget is spent: no call may start or outlast it."""
+    """The run's search time is spent: no call may start or outlast it (the time kept for
+    the run's final re-runs is not the model's)."""
 
 
 class MalformedReplyError(LLMError):
