@@ -4,7 +4,10 @@ Runs the real `gome bench` (every competition that can be prepared with no crede
 agent and seed a full `gome solve` run, the LLM agents on one shared managed llama.cpp server)
 in a bench folder that survives the script, so re-running the same command resumes it. When the
 bench is done, its report (markdown, CSV, MLE-bench-shaped JSON, grading reports and plots) is
-copied into benchmarks/results/bench_offline/ with the settings, wall-clock and load average.
+copied into benchmarks/results/bench_offline/ with the settings, wall-clock and load average,
+and `model_steps.json` counts, per LLM agent and competition, the steps the model wrote (the
+trials that spent tokens: not the built-in seed, not the harness's re-runs) and how many of
+them ran and left a valid submission.
 
     python benchmarks/bench_offline.py [--minutes 4] [--seeds 3] [--max-parallel 2]
         [--cpus-per-run 0.5] [--agents gome,aide,builtin]
@@ -21,8 +24,10 @@ import shutil
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
+from gome.journal import Journal
 from gome.models.server import cpu_count
 
 RESULTS = Path(__file__).parent / "results" / "bench_offline"
@@ -36,6 +41,28 @@ def copy_report(bench_dir: Path) -> None:
         shutil.copy2(bench_dir / name, RESULTS / name)
     for name in REPORT_DIRS:
         shutil.copytree(bench_dir / name, RESULTS / name, dirs_exist_ok=True)
+
+
+def model_steps(bench_dir: Path) -> dict[str, dict]:
+    """Per `<agent>/<competition>` (and `<agent>/all`): the model-written steps of every seed's
+    run, how many were valid, and their labels."""
+    steps: dict[str, list] = {}
+    for journal_path in sorted(bench_dir.glob("*/journal.jsonl")):
+        competition, agent, _seed = journal_path.parent.name.rsplit("_", 2)
+        written = [t for t in Journal(journal_path.parent) if t.tokens > 0]
+        for key in (f"{agent}/{competition}", f"{agent}/all"):
+            steps.setdefault(key, []).extend(written)
+    return {
+        key: {
+            "steps": len(trials),
+            "valid": sum(t.is_valid for t in trials),
+            "valid_rate": round(sum(t.is_valid for t in trials) / len(trials), 3),
+            "labels": dict(Counter(t.label for t in trials)),
+            "operators": dict(Counter(t.operator for t in trials)),
+        }
+        for key, trials in sorted(steps.items())
+        if trials
+    }
 
 
 def main() -> None:
@@ -70,6 +97,8 @@ def main() -> None:
     if proc.returncode != 0:
         raise SystemExit(proc.returncode)
     copy_report(args.bench_dir)
+    steps = json.dumps(model_steps(args.bench_dir), indent=2)
+    (RESULTS / "model_steps.json").write_text(steps + "\n")
     (RESULTS / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
 
 

@@ -31,6 +31,7 @@ from gome.competitions import load_competition
 from gome.direction import Direction
 from gome.errors import GomeError
 from gome.journal import HARNESS_OPERATORS, Journal, Trial
+from gome.llm import LEDGER_FILE, read_ledger
 from gome.runner import FailureLabel
 from gome.runs import medal_of
 from gome.solve import AGENTS, LLM_AGENTS, RUN_CONFIG_FILE, load_run
@@ -221,6 +222,7 @@ def read_run(run_dir: Path, agent: str, seed: int) -> RunRow:
     proposed = [t for t in journal if t.operator not in HARNESS_OPERATORS]
     grade_path = run_dir / "grade.json"
     grade = json.loads(grade_path.read_text(encoding="utf-8")) if grade_path.is_file() else {}
+    spent = read_ledger(run_dir / LEDGER_FILE)
     return RunRow(
         agent=agent,
         seed=seed,
@@ -236,8 +238,9 @@ def read_run(run_dir: Path, agent: str, seed: int) -> RunRow:
         valid_trials=sum(t.is_valid for t in proposed),
         failures=dict(Counter(failure_label(t) for t in proposed if not t.is_valid)),
         final_reruns=len(journal) - len(proposed),
-        tokens=sum(t.tokens for t in journal),
-        dollars=sum(t.cost_usd for t in journal),
+        # every call's spend, also of a step the budget cut before it became a trial
+        tokens=spent.tokens,
+        dollars=spent.dollars,
         llm_s=sum(t.llm_s for t in journal),
         elapsed_s=elapsed,
     )

@@ -39,7 +39,13 @@ from gome.guard import (
 )
 from gome.integrity import check_submission, scan_code
 from gome.journal import FINAL_REFIT, FINAL_SEED, HARNESS_OPERATORS, Journal, Trial
-from gome.llm import BudgetExceededError, DeadlineReachedError, LLMClient, LLMError
+from gome.llm import (
+    LEDGER_FILE,
+    BudgetExceededError,
+    DeadlineReachedError,
+    LLMClient,
+    LLMError,
+)
 from gome.runner import Limits, RunResult, isolation_mode, run_script
 
 RUN_CONFIG_FILE = "run.json"
@@ -192,7 +198,7 @@ def _llm_client(
         endpoint.model,
         api_base=endpoint.api_base,
         api_key=endpoint.api_key,
-        ledger_path=run_dir / "llm_ledger.jsonl",
+        ledger_path=run_dir / LEDGER_FILE,
         cache_dir=run_dir / "llm_cache",
         max_dollars=config.max_dollars,
         max_tokens=endpoint.max_reply_tokens,

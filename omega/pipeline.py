@@ -19,7 +19,7 @@ from pathlib import Path
 from rich.console import Console
 
 from gome.errors import GomeError
-from gome.llm import LLMClient
+from gome.llm import LEDGER_FILE, LLMClient
 from omega import registry
 from omega.candidate import inspect_source
 from omega.datasets import prepare, resolve_names
@@ -58,7 +58,7 @@ def llm_client(
             handle.model,
             api_base=handle.api_base,
             api_key=handle.api_key,
-            ledger_path=run_dir / "llm_ledger.jsonl",
+            ledger_path=run_dir / LEDGER_FILE,
             max_tokens=LOCAL_MAX_REPLY_TOKENS if handle.is_local else MAX_REPLY_TOKENS,
         )
 

@@ -154,6 +154,13 @@ def make_trial(trial_id: str, **fields: object) -> Trial:
     return Trial(**(base | fields))  # type: ignore[arg-type]
 
 
+def ledger_of(run_dir: Path) -> list[dict]:
+    """The LLM calls a run's ledger lists (none for a run without one)."""
+    path = run_dir / "llm_ledger.jsonl"
+    lines = path.read_text().splitlines() if path.is_file() else []
+    return [json.loads(line) for line in lines]
+
+
 def read_csv_rows(path: Path) -> list[dict[str, str]]:
     with path.open(newline="") as fh:
         return list(csv.DictReader(fh))

@@ -40,7 +40,13 @@ from gome.bench.state import BENCH_FILE, FINISHED, load_state, open_state
 from gome.competitions import load_competition
 from gome.errors import GomeError
 from gome.journal import HARNESS_OPERATORS
-from tests.conftest import TOY_ID, gome_with_scripted_model, read_csv_rows, write_toy_competition
+from tests.conftest import (
+    TOY_ID,
+    gome_with_scripted_model,
+    ledger_of,
+    read_csv_rows,
+    write_toy_competition,
+)
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 MEDAL_ID = "toy-medal"  # a "lite" competition with a leaderboard: real medals
@@ -369,7 +375,9 @@ def test_bench_report_matches_the_run_folders_and_rerun_resumes(
             assert row[key] == str(grade[key]), (name, key)
         own = [t for t in trials if t["operator"] not in HARNESS_OPERATORS]
         assert int(row["trials"]) == len(own) > 0
-        assert int(row["tokens"]) == sum(t["tokens"] for t in trials)
+        calls = ledger_of(folder / name)
+        assert int(row["tokens"]) == sum(c["prompt_tokens"] + c["completion_tokens"] for c in calls)
+        assert int(row["tokens"]) >= sum(t["tokens"] for t in trials)
         assert grade["agent"] == row["agent"]
     for seed in (0, 1):  # the head-to-head rank of the two agents' runs (accuracy: higher wins)
         pair = [rows[f"{MEDAL_ID}_{agent}_s{seed}"] for agent in ("builtin", "aide")]
@@ -391,7 +399,13 @@ def test_bench_report_matches_the_run_folders_and_rerun_resumes(
             assert summary[medal] == sum(g[f"{medal}_medal"] for g in mine)
         assert summary["valid_submission_pct"] == 50.0 * sum(g["valid_submission"] for g in mine)
         assert summary["above_median_pct"] == 50.0 * sum(g["above_median"] for g in mine)
-        tokens = [sum(t["tokens"] for t in journal_of(folder / g["run_dir"])) for g in mine]
+        tokens = [
+            sum(
+                c["prompt_tokens"] + c["completion_tokens"]
+                for c in ledger_of(folder / g["run_dir"])
+            )
+            for g in mine
+        ]
         assert summary["mean_tokens"] == pytest.approx(sum(tokens) / 2)
         assert (summary["mean_tokens"] > 0) == (agent == "aide")
         for seed, grade in enumerate(mine):

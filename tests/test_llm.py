@@ -24,12 +24,14 @@ from gome.llm import (
     LLMClient,
     LLMError,
     LLMReply,
+    LLMTotals,
     MalformedReplyError,
     NoCodeBlockError,
     ReplyProblem,
     classify_reply,
     extract_code,
     extract_json,
+    read_ledger,
 )
 
 MESSAGES = [{"role": "user", "content": "Write a script."}]
@@ -126,7 +128,7 @@ def local_client(server: FakeServer, **kwargs: object) -> LLMClient:
     return LLMClient("openai/tiny", api_base=server.api_base, api_key="sk-test", **kwargs)
 
 
-def read_ledger(path: Path) -> list[dict]:
+def ledger_lines(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
@@ -144,7 +146,7 @@ def test_mock_response_reply_ledger_and_totals(tmp_path: Path) -> None:
     assert reply.cost_usd > 0  # priced from litellm's bundled map
 
     client.complete(MESSAGES, purpose="improve", mock_response="no code here")
-    lines = read_ledger(ledger)
+    lines = ledger_lines(ledger)
     assert [line["purpose"] for line in lines] == ["draft", "improve"]
     assert lines[0]["cost_usd"] == reply.cost_usd and lines[0]["cached"] is False
     assert {"time", "model", "prompt_tokens", "completion_tokens", "duration_s"} <= set(lines[0])
@@ -152,6 +154,8 @@ def test_mock_response_reply_ledger_and_totals(tmp_path: Path) -> None:
     assert totals.calls == 2 and totals.cached_calls == 0
     assert totals.tokens == sum(line["prompt_tokens"] + line["completion_tokens"] for line in lines)
     assert totals.dollars == pytest.approx(sum(line["cost_usd"] for line in lines))
+    assert read_ledger(ledger) == totals  # what a report reads back from the run folder
+    assert read_ledger(tmp_path / "none.jsonl") == LLMTotals()  # the built-in agent's
 
 
 def test_local_openai_compatible_server(serve) -> None:
@@ -181,7 +185,7 @@ def test_transient_errors_are_retried(serve, tmp_path: Path, statuses: list[int]
     assert reply.text == CODE_REPLY
     assert len(server.requests) == 3
     assert client.totals.retries == 2 and client.totals.calls == 1
-    assert read_ledger(tmp_path / "ledger.jsonl")[0]["retries"] == 2
+    assert ledger_lines(tmp_path / "ledger.jsonl")[0]["retries"] == 2
 
 
 def test_retries_give_up_with_llm_error(serve) -> None:
@@ -231,7 +235,8 @@ def test_replay_cache_serves_identical_calls_for_free(serve, tmp_path: Path) -> 
     assert second.text == first.text and second.cost_usd == 0.0
     assert client.totals.calls == 2 and client.totals.cached_calls == 1
     assert client.totals.tokens == first.prompt_tokens + first.completion_tokens
-    assert [line["cached"] for line in read_ledger(ledger)] == [False, True]
+    assert [line["cached"] for line in ledger_lines(ledger)] == [False, True]
+    assert read_ledger(ledger) == client.totals  # a replayed call adds no tokens
 
     client.complete(MESSAGES, temperature=0.9)  # another request parameter: a miss
     assert len(server.requests) == 2

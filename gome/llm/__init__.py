@@ -4,7 +4,7 @@ Importing this package does not import litellm (seconds of start-up); the client
 its first call.
 """
 
-from gome.llm.client import LLMClient, LLMTotals
+from gome.llm.client import LEDGER_FILE, LLMClient, LLMTotals, read_ledger
 from gome.llm.parse import ReplyProblem, classify_reply, extract_code, extract_json
 from gome.llm.reply import (
     BudgetExceededError,
@@ -17,6 +17,7 @@ from gome.llm.reply import (
 )
 
 __all__ = [
+    "LEDGER_FILE",
     "BudgetExceededError",
     "DeadlineReachedError",
     "ContextWindowError",
@@ -30,4 +31,5 @@ __all__ = [
     "classify_reply",
     "extract_code",
     "extract_json",
+    "read_ledger",
 ]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import random
@@ -71,6 +70,46 @@ class LLMTotals:
     @property
     def tokens(self) -> int:
         return self.prompt_tokens + self.completion_tokens
+
+    def plus(
+        self,
+        prompt_tokens: int,
+        completion_tokens: int,
+        dollars: float,
+        *,
+        cached: bool,
+        retries: int,
+    ) -> LLMTotals:
+        """These totals with one more call."""
+        return LLMTotals(
+            calls=self.calls + 1,
+            cached_calls=self.cached_calls + cached,
+            retries=self.retries + retries,
+            prompt_tokens=self.prompt_tokens + (0 if cached else prompt_tokens),
+            completion_tokens=self.completion_tokens + (0 if cached else completion_tokens),
+            dollars=self.dollars + dollars,
+        )
+
+
+LEDGER_FILE = "llm_ledger.jsonl"  # a client's ledger in its run folder: a JSON line a call
+
+
+def read_ledger(path: Path) -> LLMTotals:
+    """What the calls of a ledger spent, counted as `LLMClient.totals` counts them (cache hits
+    add no tokens or dollars); nothing spent when there is no ledger (the built-in agent)."""
+    totals = LLMTotals()
+    if not path.is_file():
+        return totals
+    for line in path.read_text(encoding="utf-8").splitlines():
+        call = json.loads(line)
+        totals = totals.plus(
+            call["prompt_tokens"],
+            call["completion_tokens"],
+            float(call.get("cost_usd", 0.0)),
+            cached=bool(call.get("cached")),
+            retries=int(call.get("retries", 0)),
+        )
+    return totals
 
 
 # A call cut by its timeout raises this long after (litellm's error mapping, on a loaded
@@ -239,16 +278,12 @@ class LLMClient:
 
     def _record(self, reply: LLMReply, purpose: str, *, retries: int) -> None:
         with self._lock:
-            t = self._totals
-            self._totals = dataclasses.replace(
-                t,
-                calls=t.calls + 1,
-                cached_calls=t.cached_calls + reply.cached,
-                retries=t.retries + retries,
-                prompt_tokens=t.prompt_tokens + (0 if reply.cached else reply.prompt_tokens),
-                completion_tokens=t.completion_tokens
-                + (0 if reply.cached else reply.completion_tokens),
-                dollars=t.dollars + reply.cost_usd,
+            self._totals = self._totals.plus(
+                reply.prompt_tokens,
+                reply.completion_tokens,
+                reply.cost_usd,
+                cached=reply.cached,
+                retries=retries,
             )
             if self.ledger_path is None:
                 return
