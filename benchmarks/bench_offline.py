@@ -99,7 +99,10 @@ def main() -> None:
     copy_report(args.bench_dir)
     steps = json.dumps(model_steps(args.bench_dir), indent=2)
     (RESULTS / "model_steps.json").write_text(steps + "\n")
-    (RESULTS / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    # a resumed bench is several invocations: each is kept (the first ran most of the runs)
+    meta_path = RESULTS / "meta.json"
+    history = json.loads(meta_path.read_text())["invocations"] if meta_path.is_file() else []
+    meta_path.write_text(json.dumps({"invocations": [*history, meta]}, indent=2) + "\n")
 
 
 if __name__ == "__main__":
