@@ -29,6 +29,10 @@ class Direction(enum.Enum):
         """True when score `a` is at least as good as score `b` (how medals are awarded)."""
         return a == b or self.is_better(a, b)
 
+    def as_loss(self, score: float) -> float:
+        """`score` on a scale where lower is better (to sort or rank mixed metrics)."""
+        return -score if self.higher_is_better else score
+
     def best(self, scores: Iterable[float]) -> float:
         """The best of `scores` (which must not be empty)."""
         return max(scores) if self.higher_is_better else min(scores)

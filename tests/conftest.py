@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from gome.journal import Trial
+from gome.llm import LEDGER_FILE
 
 TOY_ID = "toy-tabular"
 
@@ -156,7 +157,7 @@ def make_trial(trial_id: str, **fields: object) -> Trial:
 
 def ledger_of(run_dir: Path) -> list[dict]:
     """The LLM calls a run's ledger lists (none for a run without one)."""
-    path = run_dir / "llm_ledger.jsonl"
+    path = run_dir / LEDGER_FILE
     lines = path.read_text().splitlines() if path.is_file() else []
     return [json.loads(line) for line in lines]
 

@@ -161,7 +161,7 @@ def test_agent_summary_on_crafted_grades(toy_bench: Path) -> None:
         for (c, s), g in grades.items()
     ]
     rows.append(BenchRow(RunSpec("c1", "builtin", 0), FINISHED, gold, None))
-    summary = summarise_agent("aide", rows, seeds=2)
+    summary = summarise_agent("aide", rows, seeds=2, ranks=agent_ranks(rows))
     assert summary.any_medal_per_seed == pytest.approx((200 / 3, 0.0))
     assert summary.any_medal_pct == pytest.approx(100 / 3)
     assert summary.any_medal_sem == pytest.approx(100 / 3)  # stdev(66.7, 0) / sqrt(2)
@@ -203,10 +203,10 @@ def test_ranks_and_reference_read_every_competition(toy_bench: Path) -> None:
     assert [beats_reference(scores[("p", 0)][a]) for a in ("gome", "aide")] == [False, True]
     assert [beats_reference(scores[("e", 0)][a]) for a in ("gome", "aide")] == [True, False]
     assert beats_reference(replace(practice, score=None)) is False
-    gome = summarise_agent("gome", rows, seeds=1)
+    gome = summarise_agent("gome", rows, seeds=1, ranks=ranks)
     assert gome.mean_rank == pytest.approx(2.0)  # (2 + 3 + 1) / 3
     assert gome.beats_reference_pct == pytest.approx(50.0)  # e yes, p no; k not counted
-    assert summarise_agent("builtin", rows, seeds=1).beats_reference_pct == pytest.approx(100.0)
+    assert summarise_agent("builtin", rows, 1, ranks).beats_reference_pct == pytest.approx(100.0)
 
 
 # -- state -----------------------------------------------------------------------------------

@@ -36,6 +36,7 @@ from gome.bench.plan import RunSpec
 from gome.bench.state import FINISHED, BenchState
 from gome.compare import RunRow, read_run
 from gome.competitions import Competition, load_competition
+from gome.direction import Direction
 from gome.grading import BatchReport, CompetitionReport, competition_report, write_json
 from gome.runs import medal_of
 from gome.solve import RUN_CONFIG_FILE
@@ -114,9 +115,11 @@ def beats_reference(grade: CompetitionReport) -> bool | None:
         return None
     if grade.score is None:
         return False
-    if grade.is_lower_better:
-        return grade.score < grade.reference_score
-    return grade.score > grade.reference_score
+    return _direction(grade).is_better(grade.score, grade.reference_score)
+
+
+def _direction(grade: CompetitionReport) -> Direction:
+    return Direction.of(not grade.is_lower_better)
 
 
 def agent_ranks(rows: Sequence[BenchRow]) -> dict[str, float]:
@@ -126,13 +129,8 @@ def agent_ranks(rows: Sequence[BenchRow]) -> dict[str, float]:
         {
             "run": [row.spec.name for row in rows],
             "group": [(row.spec.competition_id, row.spec.seed) for row in rows],
-            # lower is better once negated for higher-is-better metrics
             "loss": [
-                None
-                if row.grade.score is None
-                else row.grade.score
-                if row.grade.is_lower_better
-                else -row.grade.score
+                None if row.grade.score is None else _direction(row.grade).as_loss(row.grade.score)
                 for row in rows
             ],
         }
@@ -185,9 +183,11 @@ class AgentSummary:
     total_run_h: float  # wall-clock hours of all its runs together
 
 
-def summarise_agent(agent: str, rows: Sequence[BenchRow], seeds: int) -> AgentSummary:
+def summarise_agent(
+    agent: str, rows: Sequence[BenchRow], seeds: int, ranks: dict[str, float]
+) -> AgentSummary:
+    """One agent's line; `ranks`: every run's rank (`agent_ranks` of all the rows)."""
     mine = [row for row in rows if row.spec.agent == agent]
-    ranks = agent_ranks(rows)
     versus_reference = [b for row in mine if (b := beats_reference(row.grade)) is not None]
     per_seed = tuple(
         pct
@@ -217,8 +217,10 @@ def summarise_agent(agent: str, rows: Sequence[BenchRow], seeds: int) -> AgentSu
     )
 
 
-def agent_summaries(state: BenchState, rows: Sequence[BenchRow]) -> list[AgentSummary]:
-    return [summarise_agent(agent, rows, state.plan.seeds) for agent in state.plan.agents]
+def agent_summaries(
+    state: BenchState, rows: Sequence[BenchRow], ranks: dict[str, float]
+) -> list[AgentSummary]:
+    return [summarise_agent(agent, rows, state.plan.seeds, ranks) for agent in state.plan.agents]
 
 
 # -- the files -------------------------------------------------------------------------------
@@ -372,9 +374,9 @@ def write_report(state: BenchState) -> tuple[list[Path], list[AgentSummary]]:
     from gome.bench.plots import write_any_medal_plot, write_progress_plots
 
     rows = collect_rows(state)
-    summaries = agent_summaries(state, rows)
-    folder = state.folder
     ranks = agent_ranks(rows)
+    summaries = agent_summaries(state, rows, ranks)
+    folder = state.folder
     records = [run_record(row, ranks[row.spec.name]) for row in rows]
     csv_path = folder / REPORT_CSV
     with csv_path.open("w", newline="", encoding="utf-8") as fh:
