@@ -35,6 +35,7 @@ NOT_EDIT_STEPS = ("init-builtin", COWORKER_STEP, *HARNESS_OPERATORS)
 VARIANTS: dict[str, list[str]] = {
     "default": [],
     "no-static-checks": ["--no-static-checks"],
+    "no-prune": ["--no-prune"],
     "full-edit": ["--edit-mode", "full"],
 }
 

@@ -101,6 +101,15 @@ StaticRepairsOption = Annotated[
         "--static-repairs", help="Repairs per failed check (default 2).", rich_help_panel=SCAFFOLD
     ),
 ]
+PruneOption = Annotated[
+    bool | None,
+    typer.Option(
+        "--prune/--no-prune",
+        help="Slot mode: drop the statements of the slot that fail a check, when the rest then "
+        "passes, before asking the model for a repair (default on).",
+        rich_help_panel=SCAFFOLD,
+    ),
+]
 MaxPromptTokensOption = Annotated[
     int | None,
     typer.Option(
@@ -116,6 +125,7 @@ def scaffolding_settings(
     edit_mode: str | None,
     static_checks: bool | None,
     static_repairs: int | None,
+    prune: bool | None,
     max_prompt_tokens: int | None,
 ) -> dict[str, object]:
     """The scaffolding flags given, as agent settings (flags not given are left out)."""
@@ -124,6 +134,7 @@ def scaffolding_settings(
         "edit_mode": edit_mode,
         "static_checks": static_checks,
         "static_repairs": static_repairs,
+        "prune": prune,
         "max_prompt_tokens": max_prompt_tokens,
     }
     return {key: value for key, value in given.items() if value is not None}
@@ -298,6 +309,7 @@ def solve_cmd(
     edit_mode: EditModeOption = None,
     static_checks: StaticChecksOption = None,
     static_repairs: StaticRepairsOption = None,
+    prune: PruneOption = None,
     max_prompt_tokens: MaxPromptTokensOption = None,
     momentum: Annotated[
         bool, typer.Option(help="Success memory in every gradient prompt.", rich_help_panel=GOME)
@@ -385,7 +397,7 @@ def solve_cmd(
     from gome.solve_cli import run_solve
 
     scaffolding = scaffolding_settings(
-        init, edit_mode, static_checks, static_repairs, max_prompt_tokens
+        init, edit_mode, static_checks, static_repairs, prune, max_prompt_tokens
     )
 
     run_solve(
@@ -460,6 +472,7 @@ def compare_cmd(
     edit_mode: EditModeOption = None,
     static_checks: StaticChecksOption = None,
     static_repairs: StaticRepairsOption = None,
+    prune: PruneOption = None,
     max_prompt_tokens: MaxPromptTokensOption = None,
     compare_dir: Annotated[
         Path | None,
@@ -504,7 +517,7 @@ def compare_cmd(
         workers=workers,
         trial_timeout=trial_timeout,
         scaffolding=scaffolding_settings(
-            init, edit_mode, static_checks, static_repairs, max_prompt_tokens
+            init, edit_mode, static_checks, static_repairs, prune, max_prompt_tokens
         ),
         compare_dir=compare_dir,
         resume=resume,

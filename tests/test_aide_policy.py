@@ -151,6 +151,7 @@ def test_config_validates_and_records_itself() -> None:
         "edit_mode": "full",
         "static_checks": False,
         "static_repairs": 2,
+        "prune": True,  # acts in slot mode only
         "max_prompt_tokens": None,
     }
     for bad in (

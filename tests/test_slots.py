@@ -19,6 +19,7 @@ from gome.optimizer.slots import (
     choose_slot,
     function_source,
     splice_slot,
+    without_failing_statement,
 )
 from gome.proposers.builtin import BuiltinProposer
 from gome.proposers.templates import solution as template
@@ -195,6 +196,73 @@ def test_gome_slot_step_checks_the_slot_alone_and_repairs_it_before_any_trial(
     assert len(rounds) == 2 and rounds[-1] == {"problems": []}
     assert "target column" in rounds[0]["problems"][0] and rounds[0]["resampled"] is False
     assert notes["gome"]["edit_mode"] == "slot"
+
+
+def test_a_failing_statement_is_cut_but_never_the_docstring_the_return_or_the_last_one() -> None:
+    code = (
+        "def add_features(frame):\n"
+        '    """Doc."""\n'
+        "    frame['a'] = 1\n"
+        "    for c in ['x', 'y']:\n"
+        "        frame[c + '_n'] = frame[c].str.len()\n"
+        "    return frame\n"
+    )
+    cut = without_failing_statement(code, "add_features", 5)  # inside the loop: the loop goes
+    assert cut is not None
+    pruned, statement = cut
+    assert statement == "for c in ['x', 'y']:" and "str.len" not in pruned
+    assert "frame['a'] = 1" in pruned and function_source(pruned, "add_features")
+    for line in (1, 2, 6):  # the def line, the docstring, the return
+        assert without_failing_statement(code, "add_features", line) is None
+    alone = "def add_features(frame):\n    frame['a'] = frame['zz']\n"
+    assert without_failing_statement(alone, "add_features", 2) is None  # nothing would be left
+    assert without_failing_statement(code, "model_params", 3) is None  # no such slot
+
+
+def test_isolation_check_fails_a_slot_that_adds_no_column_and_explains_a_dropped_one(
+    run: Run, builtin_code: str
+) -> None:
+    noop = _isolated(builtin_code, "    frame['x1'] = frame['x1'] * 2\n    return frame", run)
+    assert "adds no new column" in noop.problem
+    dropped = "    frame = frame.drop(columns=['x1'])\n    frame['r'] = frame['x1']\n"
+    found = _isolated(builtin_code, dropped + "    return frame", run)
+    assert "KeyError 'x1'" in found.problem and "removed or renamed it" in found.problem
+
+
+HALF_BROKEN = (
+    "    frame['x1x2'] = frame['x1'] * frame['x2']\n"
+    "    frame['c_len'] = frame['colour'].apply(lambda v: v.size)\n"  # AttributeError on str
+    "    return frame"
+)
+
+
+@pytest.mark.parametrize("prune", [True, False])
+def test_gome_slot_step_drops_a_failing_statement_instead_of_asking_for_a_repair(
+    run: Run, builtin_code: str, prune: bool
+) -> None:
+    run.add(builtin_code, "init-builtin", score=0.8)
+    fixed = "    frame['x1x2'] = frame['x1'] * frame['x2']\n    return frame"
+    client = ScriptedClient([DIAGNOSIS, slot_reply(HALF_BROKEN), slot_reply(fixed)])
+    config = GomeConfig(initialisation="builtin", edit_mode="slot", prune=prune)
+    agent = GomeAgent(
+        client, config, run_dir=run.dir, seed_proposer=BuiltinProposer(), budget_s=3300
+    )
+    proposal = agent.propose(run.context())
+    assert "frame['x1x2']" in proposal.code and "c_len" not in proposal.code
+    first_round = proposal.recipe["static_checks"][0]
+    assert "AttributeError" in first_round["problems"][0]
+    calls = [p for p, _ in client.calls]
+    if prune:
+        assert calls == ["gome:diagnosis", "gome:implement"]  # no repair call
+        assert first_round["pruned"] == [
+            {
+                "statement": "frame['c_len'] = frame['colour'].apply(lambda v: v.size)",
+                "problem": first_round["problems"][0],
+            }
+        ]
+    else:
+        assert calls == ["gome:diagnosis", "gome:implement", "gome:repair"]
+        assert "pruned" not in first_round
 
 
 def test_slot_mode_on_a_parent_without_slots_writes_whole_scripts(run: Run) -> None:

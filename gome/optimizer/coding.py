@@ -4,10 +4,12 @@
 undefined names, unknown columns; in slot mode also the slot run alone on a data sample), so
 a broken reply costs a few short model calls instead of a trial. A failed check is answered by
 a targeted repair in a fresh, short context: the problems and only the lines around the first
-one (in slot mode, the slot function). A repair that gives back the same code is sampled once
-more at `RESAMPLE_TEMPERATURE`. After `static_repairs` repairs the step fails with stage
-`static-check`, which the agents journal as a labelled `malformed-reply` trial. Every check
-round is recorded in the step's notes (`static_checks`).
+one (in slot mode, the slot function). In slot mode a repair is only asked for when dropping
+the slot's failing statements does not make it pass (`Scaffolding.prune`). A repair that
+gives back the same code is sampled once more at `RESAMPLE_TEMPERATURE`. After
+`static_repairs` repairs the step fails with stage `static-check`, which the agents journal
+as a labelled `malformed-reply` trial. Every check round is recorded in the step's notes
+(`static_checks`).
 """
 
 from __future__ import annotations
@@ -32,7 +34,13 @@ from gome.optimizer.prompts import (
     retry_message,
     slot_reply,
 )
-from gome.optimizer.slots import SLOTS, check_slot_in_isolation, function_node
+from gome.optimizer.slots import (
+    SLOTS,
+    check_slot_in_isolation,
+    function_node,
+    function_source,
+    without_failing_statement,
+)
 from gome.optimizer.static_checks import Problem, find_problems, syntax_problem
 
 T = TypeVar("T")
@@ -40,6 +48,7 @@ T = TypeVar("T")
 # provider accepts without complaint; only used to resample a repair that changed nothing
 RESAMPLE_TEMPERATURE = 1.0
 REPAIR_CONTEXT_LINES = 5
+MAX_PRUNED_STATEMENTS = 8
 REPAIR_STAGE = "repair"
 STATIC_CHECK_STAGE = "static-check"
 
@@ -129,6 +138,34 @@ def find_script_problems(draft: _Draft, target: EditTarget, briefing: Briefing) 
         draft.code, target.slot, briefing.public_dir, briefing.target_columns
     )
     return [] if found.problem is None else [Problem("slot-check", found.problem, found.line)]
+
+
+def _pruned(
+    draft: _Draft, problems: list[Problem], target: EditTarget, briefing: Briefing
+) -> tuple[_Draft, list[dict[str, str]]] | None:
+    """The slot draft with its failing statements dropped, one at a time (the statement that
+    holds the first problem's line), when that alone makes it pass every check; None when a
+    problem points at no droppable statement or `MAX_PRUNED_STATEMENTS` are not enough.
+
+    Why: a small model's feature function often has one broken line among several good ones
+    (a string method on NaN, a removed pandas argument); a repair call costs a minute and
+    often breaks another line, while dropping the statement keeps the rest of the idea. The
+    slot check fails a function that adds nothing, so pruning never leaves an empty edit.
+    """
+    assert target.slot is not None
+    dropped: list[dict[str, str]] = []
+    for _ in range(MAX_PRUNED_STATEMENTS):
+        line = problems[0].line
+        cut = without_failing_statement(draft.code, target.slot, line) if line else None
+        if cut is None:
+            return None
+        code, statement = cut
+        dropped.append({"statement": statement, "problem": problems[0].describe()})
+        draft = _Draft(code, function_source(code, target.slot) or "")
+        problems = find_script_problems(draft, target, briefing)
+        if not problems:
+            return draft, dropped
+    return None
 
 
 def _replace_lines(code: str, first: int, last: int, text: str) -> str:
@@ -235,7 +272,8 @@ def write_script(
 
     `notes` (the step's recipe notes) gets `edit_mode` (as used: slot mode falls back to whole
     scripts on a parent without slots), `slot`, and `static_checks`: one entry per check round
-    with the problems found and, when a repair followed, whether it was resampled.
+    with the problems found and, when a repair followed, whether it was resampled, or the
+    statements `pruned` instead.
     """
     notes["edit_mode"] = target.mode
     if target.slot:
@@ -254,6 +292,14 @@ def write_script(
         problems = find_script_problems(draft, target, briefing)
         rounds.append({"problems": [p.describe() for p in problems]})
         if not problems:
+            return ScriptReply(reply.sketch, draft.code, draft.unit)
+        pruned = (
+            _pruned(draft, problems, target, briefing)
+            if scaffolding.prune and target.mode == "slot" and draft.code
+            else None
+        )
+        if pruned is not None:
+            draft, rounds[-1]["pruned"] = pruned
             return ScriptReply(reply.sketch, draft.code, draft.unit)
         if round_number == scaffolding.static_repairs:
             break

@@ -33,6 +33,9 @@ class Scaffolding:
     # to `static_repairs` targeted repairs
     static_checks: bool = True
     static_repairs: int = 2
+    # slot mode: a failing check whose line is in one statement of the slot drops that
+    # statement (no model call) when the rest then passes every check; else a repair is asked
+    prune: bool = True
     # cap on prompt tokens below the context window (None: the window less the reply)
     max_prompt_tokens: int | None = None
 

@@ -83,6 +83,12 @@ def check_add_features(ns: dict, targets: list[str], rows: int) -> None:
                 "gets train and test features only, so a feature can never use the target",
                 exc,
             )
+        if key in raw:
+            fail(
+                f"add_features raised KeyError {key!r}: the column is in its input, so the "
+                "function removed or renamed it before this line",
+                exc,
+            )
         fail(f"add_features raised KeyError {key!r}: no such column; the columns are {raw}", exc)
     except Exception as exc:
         fail(f"add_features raised {type(exc).__name__}: {exc}", exc)
@@ -103,6 +109,11 @@ def check_add_features(ns: dict, targets: list[str], rows: int) -> None:
     if problems:
         fail("; ".join(problems))
     new = [c for c in out.columns if c not in raw]
+    if not new:
+        fail(
+            "add_features adds no new column: changes to existing columns are ignored, so the "
+            "edit would change nothing; add the feature as a new column"
+        )
     print(f"slot_check: ok, {len(new)} new columns: {new[:20]}")
 
 

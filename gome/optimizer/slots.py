@@ -116,6 +116,37 @@ def function_source(code: str, name: str) -> str | None:
     return "\n".join(code.splitlines()[first - 1 : last])
 
 
+def _is_docstring(node: ast.stmt) -> bool:
+    return (
+        isinstance(node, ast.Expr)
+        and isinstance(node.value, ast.Constant)
+        and isinstance(node.value.value, str)
+    )
+
+
+def without_failing_statement(code: str, slot: str, line: int) -> tuple[str, str] | None:
+    """`code` with the statement of slot `slot` that holds `line` removed, and that
+    statement's first line; None when `line` is in no removable statement.
+
+    Removable: a top-level statement of the slot's body other than its docstring and its
+    `return`, whose removal leaves a body (a failing line inside a loop removes the loop).
+    """
+    node = function_node(code, slot)
+    if node is None:
+        return None
+    body = node.body
+    found = next(
+        (s for s in body if s.lineno <= line <= (s.end_lineno or s.lineno)),
+        None,
+    )
+    if found is None or _is_docstring(found) or isinstance(found, ast.Return) or len(body) < 2:
+        return None
+    lines = code.splitlines()
+    first, last = found.lineno, found.end_lineno or found.lineno
+    removed = lines[first - 1].strip()
+    return "\n".join(lines[: first - 1] + lines[last:]) + "\n", removed
+
+
 def available_slots(code: str) -> list[str]:
     """The slots `code` defines, in catalogue order."""
     return [name for name in SLOTS if function_node(code, name) is not None]
