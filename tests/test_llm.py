@@ -350,7 +350,20 @@ def test_extract_json_prefers_the_fenced_object() -> None:
     assert extract_json(text) == {"score": 1}
 
 
-@pytest.mark.parametrize("text", ["no json here", "[1, 2, 3]", '{"score": 0.5, "ok": tru'])
+@pytest.mark.parametrize(
+    ("text", "meant"),
+    [
+        # a list closed too early: the rest is kept, not swapped for the first inner object
+        ('```json\n{"a": [{"p": 1}], {"p": 2}}\n```', {"a": [{"p": 1}], "p": 2}),
+        ('{"note": "a "quoted" word", "ok": true}', {"note": 'a "quoted" word', "ok": True}),
+        ('{"score": 0.5, "items": [1, 2', {"score": 0.5, "items": [1, 2]}),  # cut off
+    ],
+)
+def test_extract_json_repairs_a_broken_object(text: str, meant: dict) -> None:
+    assert extract_json(text) == meant
+
+
+@pytest.mark.parametrize("text", ["no json here", "[1, 2, 3]", "{"])
 def test_extract_json_raises_when_malformed(text: str) -> None:
     with pytest.raises(MalformedReplyError):
         extract_json(text)

@@ -96,12 +96,29 @@ def test_recipe_form_names_problem_and_weighted_score() -> None:
     }
 
 
+def test_a_problem_number_past_the_list_falls_back_to_the_hypothesis_position() -> None:
+    """Seen with the 1.5B local model: two problems listed, the one hypothesis says 3."""
+    raw = {
+        "scenario_problems": [{"problem": "Price is ignored"}],
+        "feedback_problems": [{"problem": "Price is not handled"}],
+        "hypotheses": [
+            {"problem": 3, "hypothesis": "Add price ratios", "scores": _scores(6)},
+            {"problem": "two", "hypothesis": "Log of price", "scores": _scores(6)},
+            {"problem": 7, "hypothesis": "third, past both", "scores": _scores(6)},
+        ],
+    }
+    diagnosis = parse_diagnosis(raw)
+    assert [(h.statement, h.problem.statement) for h in diagnosis.hypotheses] == [
+        ("Add price ratios", "Price is ignored"),
+        ("Log of price", "Price is not handled"),
+    ]  # the third lands on the last problem, which already has one
+
+
 @pytest.mark.parametrize(
     "raw",
     [
         {},
         {"scenario_problems": ["p"], "hypotheses": []},
-        {"scenario_problems": ["p"], "hypotheses": [{"problem": 2, "hypothesis": "h"}]},
         {"scenario_problems": ["p"], "hypotheses": [{"problem": 1, "hypothesis": " "}]},
     ],
 )

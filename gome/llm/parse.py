@@ -11,6 +11,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+import json_repair
+
 from gome.llm.reply import LLMReply, MalformedReplyError, NoCodeBlockError
 
 _OPEN = re.compile(r"^(?P<indent>[ \t]*)(?P<fence>`{3,})[ \t]*(?P<lang>[^\s`]*)[^`]*$")
@@ -126,11 +128,16 @@ def classify_reply(reply: LLMReply | str, language: str = "python") -> ReplyProb
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 
 
-def _first_object(text: str) -> dict | None:
+def _outer_object(text: str) -> dict | None:
+    """The object that starts at the first `{` of `text`, read strictly (a trailing comma
+    forgiven); None when it does not parse."""
+    start = text.find("{")
+    if start < 0:
+        return None
     decoder = json.JSONDecoder()
-    for match in re.finditer(r"\{", text):
+    for variant in (text[start:], _TRAILING_COMMA.sub(r"\1", text[start:])):
         try:
-            value, _ = decoder.raw_decode(text, match.start())
+            value, _ = decoder.raw_decode(variant)
         except ValueError:
             continue
         if isinstance(value, dict):
@@ -138,17 +145,31 @@ def _first_object(text: str) -> dict | None:
     return None
 
 
-def extract_json(text: str) -> dict:
-    """The JSON object in a reply: the first fenced json (or untagged) block that parses,
-    else the first bare `{...}` object in the text.
+def _repaired_object(text: str) -> dict | None:
+    """The object a broken JSON text starting at its first `{` was meant to be, read by
+    `json_repair`: small models close a list too early, leave a quote unescaped inside a string
+    or stop mid-object. When the repair yields several values, the first object is the one
+    that was meant."""
+    start = text.find("{")
+    if start < 0:
+        return None
+    value = json_repair.loads(text[start:])
+    if isinstance(value, list):
+        value = next((v for v in value if isinstance(v, dict)), None)
+    return value if isinstance(value, dict) and value else None
 
-    Tolerates prose around the object and trailing commas (a common model slip). Raises
+
+def extract_json(text: str) -> dict:
+    """The JSON object in a reply: that of the first fenced json (or untagged) block, else the
+    first `{...}` object in the text (prose around it is ignored).
+
+    Read strictly first (a trailing comma forgiven); a broken object is repaired rather than
+    skipped for an inner object that parses, which would lose the rest of the reply. Raises
     `MalformedReplyError` when no object can be read.
     """
     blocks, _ = _scan_fences(text)
-    fenced = [b.code for b in blocks if b.lang in {"json", ""}]
-    for candidate in (*fenced, text):
-        for variant in (candidate, _TRAILING_COMMA.sub(r"\1", candidate)):
-            if (found := _first_object(variant)) is not None:
-                return found
+    candidates = [b.code for b in blocks if b.lang in {"json", ""}] + [text]
+    for candidate in candidates:
+        if (found := _outer_object(candidate) or _repaired_object(candidate)) is not None:
+            return found
     raise MalformedReplyError("the reply has no JSON object; expected one {...} object")

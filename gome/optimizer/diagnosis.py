@@ -106,14 +106,24 @@ def _score(value: Any) -> float | None:
     return min(10.0, max(1.0, number)) if number == number else None  # NaN is not a score
 
 
-def _hypothesis(raw: Any, problems: Sequence[Problem]) -> Hypothesis | None:
+def _problem_of(raw: Any, position: int, problems: Sequence[Problem]) -> Problem:
+    """The problem a hypothesis answers: the one its number names, else (no number, or one
+    past the list, which small models often write) the problem at its own position, or the
+    last."""
+    try:
+        number = int(raw)
+    except (TypeError, ValueError):
+        number = 0
+    if 1 <= number <= len(problems):
+        return problems[number - 1]
+    return problems[min(position, len(problems) - 1)]
+
+
+def _hypothesis(raw: Any, position: int, problems: Sequence[Problem]) -> Hypothesis | None:
     if not isinstance(raw, dict):
         return None
     statement = _text(raw.get("hypothesis") or raw.get("statement"))
-    try:
-        problem = problems[int(raw.get("problem", 0)) - 1]
-    except (TypeError, ValueError, IndexError):
-        return None
+    problem = _problem_of(raw.get("problem"), position, problems)
     raw_scores = raw.get("scores", raw)
     if not statement or not isinstance(raw_scores, dict):
         return None
@@ -136,8 +146,8 @@ def parse_diagnosis(raw: dict[str, Any]) -> Diagnosis:
         raise MalformedReplyError("the diagnosis names no problems")
     seen: set[Problem] = set()
     hypotheses = []
-    for item in raw.get("hypotheses") or []:
-        hypothesis = _hypothesis(item, problems)
+    for position, item in enumerate(raw.get("hypotheses") or []):
+        hypothesis = _hypothesis(item, position, problems)
         if hypothesis is not None and hypothesis.problem not in seen:  # one per problem
             seen.add(hypothesis.problem)
             hypotheses.append(hypothesis)
