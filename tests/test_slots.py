@@ -4,6 +4,9 @@ the template's slots reaching the models, and GoME's slot-mode improve step end 
 from __future__ import annotations
 
 import json
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -13,6 +16,7 @@ from gome.competitions import load_competition
 from gome.llm import MalformedReplyError
 from gome.optimizer import GomeAgent, GomeConfig
 from gome.optimizer.slots import (
+    SLOTS,
     SlotCheck,
     available_slots,
     check_slot_in_isolation,
@@ -22,6 +26,7 @@ from gome.optimizer.slots import (
     without_failing_statement,
 )
 from gome.proposers.builtin import BuiltinProposer
+from gome.proposers.recipes import BLOCKS, FAMILIES
 from gome.proposers.templates import solution as template
 from tests.conftest import TOY_ID
 from tests.test_optimizer_agent import (
@@ -196,6 +201,66 @@ def test_gome_slot_step_checks_the_slot_alone_and_repairs_it_before_any_trial(
     assert len(rounds) == 2 and rounds[-1] == {"problems": []}
     assert "target column" in rounds[0]["problems"][0] and rounds[0]["resampled"] is False
     assert notes["gome"]["edit_mode"] == "slot"
+
+
+# hypotheses the 1.5B local model wrote (benchmarks/results/reply_replay/corpus.jsonl) that no
+# feature or parameter slot could test
+RECIPE_HYPOTHESES = (
+    "Use a different model family, such as XGBoost, which is less prone to overfitting",
+    "Increase the number of folds to 10 for better validation",
+    "Use multiple seeds for the group CV to reduce the risk of overfitting.",
+)
+
+
+@pytest.mark.parametrize("hypothesis", RECIPE_HYPOTHESES)
+def test_model_family_folds_and_seeds_go_to_the_recipe_slot(hypothesis: str) -> None:
+    assert choose_slot(hypothesis, list(SLOTS)) == "choose_recipe"
+
+
+def test_recipe_slot_contract_names_the_families_and_blocks_the_script_has() -> None:
+    contract = SLOTS["choose_recipe"].contract
+    for name in (*FAMILIES, *template.BLOCKS):
+        assert repr(name) in contract
+    assert set(BLOCKS) == set(template.BLOCKS)
+
+
+def _recipe_checked(code: str, body: str, run: Run) -> SlotCheck:
+    spliced = splice_slot(code, "choose_recipe", f"def choose_recipe(recipe):\n{body}\n")
+    return check_slot_in_isolation(spliced, "choose_recipe", run.context().public_dir, ["label"])
+
+
+def test_isolation_check_runs_the_recipe_a_slot_returns_against_its_contract(
+    run: Run, builtin_code: str
+) -> None:
+    assert "choose_recipe" in available_slots(builtin_code)
+    more_seeds = "    recipe['seeds'] = [0, 1]\n    return recipe"
+    assert _recipe_checked(builtin_code, more_seeds, run).problem is None
+    add = "    recipe['members'].append(dict(recipe['members'][0], family='xgboost'))\n"
+    assert _recipe_checked(builtin_code, add + "    return recipe", run).problem is None
+    family = "    recipe['members'][0]['family'] = 'catboost'\n    return recipe"
+    assert "family 'catboost' is not one of" in _recipe_checked(builtin_code, family, run).problem
+    folds = "    recipe['folds'] = 50\n    del recipe['group_cv']\n    return recipe"
+    found = _recipe_checked(builtin_code, folds, run).problem
+    assert "folds must be an int in 2-10" in found and "lost its key 'group_cv'" in found
+    same = _recipe_checked(builtin_code, "    return dict(recipe)", run).problem
+    assert "unchanged" in same
+    raises = _recipe_checked(builtin_code, "    return recipe['model']", run)
+    assert "KeyError" in raises.problem and raises.line is not None
+
+
+def test_the_recipe_a_slot_chooses_is_the_one_the_script_runs(
+    run: Run, builtin_code: str, tmp_path: Path
+) -> None:
+    body = "    recipe['seeds'] = [0, 1]\n    recipe['folds'] = 3\n    return recipe"
+    code = splice_slot(builtin_code, "choose_recipe", f"def choose_recipe(recipe):\n{body}\n")
+    (tmp_path / "input").symlink_to(run.context().public_dir)
+    (tmp_path / "solution.py").write_text(code)
+    proc = subprocess.run(
+        [sys.executable, "solution.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert re.search(r"seed 0: ", proc.stdout) and re.search(r"seed 1: ", proc.stdout)
+    assert "validation_score: " in proc.stdout
 
 
 def test_a_failing_statement_is_cut_but_never_the_docstring_the_return_or_the_last_one() -> None:

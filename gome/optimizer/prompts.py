@@ -37,6 +37,7 @@ from gome.optimizer.slots import (
     available_slots,
     choose_slot,
     function_source,
+    recipe_block,
     script_outline,
     slot_view,
     splice_slot,
@@ -288,11 +289,14 @@ def script_reply_format(target: EditTarget) -> str:
 
 
 def slot_section(target: EditTarget) -> str:
-    """A slot's contract and current code: all a slot prompt shows of the script."""
+    """A slot's contract and current code (and, for a slot that edits it, the recipe block):
+    all a slot prompt shows of the script."""
     assert target.slot is not None
     slot = SLOTS[target.slot]
+    recipe = recipe_block(target.parent_code) if slot.shows_recipe else ""
+    shown = f"The script's recipe now:\n{code_block(recipe)}\n" if recipe else ""
     return (
-        f"# The function to rewrite: `{slot.name}`\n"
+        f"# The function to rewrite: `{slot.name}`\n{shown}"
         f"The solution script is fixed except for this function. Its contract:\n{slot.contract}\n"
         f"Current version:\n{code_block(target.slot_source())}"
     )

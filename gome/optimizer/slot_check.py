@@ -7,6 +7,7 @@ target columns and sample size), and runs it in the sandbox with ./input mounted
 is the line of candidate.py a failure points at.
 """
 
+import copy
 import json
 import runpy
 import sys
@@ -16,6 +17,7 @@ import pandas as pd
 
 CANDIDATE = "candidate.py"
 FAILURE_PREFIX = "slot_check_failed: "
+RECIPE_KEYS = ("members", "folds", "seeds", "group_cv")
 
 
 def fail(message: str, exc: BaseException | None = None) -> None:
@@ -39,6 +41,59 @@ def check_model_params(ns: dict) -> None:
         if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
             kind = type(params).__name__
             fail(f"model_params({family!r}, ...) must return a dict with str keys, not {kind}")
+    print("slot_check: ok")
+
+
+def recipe_problems(
+    recipe: object, families: list[str], blocks: list[str], limits: dict
+) -> list[str]:
+    """What makes a recipe one the script cannot run (see the slot's contract)."""
+    if not isinstance(recipe, dict):
+        return [f"choose_recipe must return the recipe dict, not {type(recipe).__name__}"]
+    problems = [f"the recipe lost its key {k!r}" for k in RECIPE_KEYS if k not in recipe]
+    members = recipe.get("members")
+    if not isinstance(members, list) or not 1 <= len(members) <= limits["members"]:
+        problems.append(f"members must be a list of 1-{limits['members']} model dicts")
+        members = []
+    for i, member in enumerate(members):
+        if not isinstance(member, dict):
+            problems.append(f"member {i} must be a dict")
+            continue
+        if member.get("family") not in families:
+            problems.append(f"member {i}: family {member.get('family')!r} is not one of {families}")
+        features = member.get("features")
+        if not isinstance(features, list) or not features or not set(features) <= set(blocks):
+            problems.append(f"member {i}: features must be a non-empty list from {blocks}")
+        if not isinstance(member.get("params"), dict):
+            problems.append(f"member {i}: params must be a dict (it may be empty)")
+        trials = member.get("tune_trials", 0)
+        if not isinstance(trials, int) or not 0 <= trials <= limits["tune_trials"]:
+            problems.append(f"member {i}: tune_trials must be an int in 0-{limits['tune_trials']}")
+    folds = recipe.get("folds")
+    if "folds" in recipe and not (isinstance(folds, int) and 2 <= folds <= limits["folds"]):
+        problems.append(f"folds must be an int in 2-{limits['folds']}")
+    seeds = recipe.get("seeds")
+    valid_seeds = isinstance(seeds, list) and all(isinstance(s, int) for s in seeds)
+    if "seeds" in recipe and not (valid_seeds and 1 <= len(seeds) <= limits["seeds"]):
+        problems.append(f"seeds must be a list of 1-{limits['seeds']} ints")
+    if "group_cv" in recipe and not isinstance(recipe["group_cv"], bool):
+        problems.append("group_cv must be True or False")
+    return problems
+
+
+def check_choose_recipe(ns: dict, spec: dict) -> None:
+    given = copy.deepcopy(ns["RECIPE"])
+    try:
+        recipe = ns["choose_recipe"](copy.deepcopy(given))
+    except Exception as exc:
+        fail(f"choose_recipe raised {type(exc).__name__}: {exc}", exc)
+    omega = [f"omega:{name}" for name in ns.get("OMEGA_ESTIMATORS", {})]
+    families = spec["families"] + omega
+    problems = recipe_problems(recipe, families, list(ns["BLOCKS"]), spec["recipe_limits"])
+    if problems:
+        fail("; ".join(problems))
+    if recipe == given:
+        fail("choose_recipe returns the recipe unchanged, so the edit would change nothing")
     print("slot_check: ok")
 
 
@@ -128,6 +183,8 @@ def main() -> None:
         fail(f"the script defines no function {spec['slot']}")
     if spec["slot"] == "model_params":
         check_model_params(ns)
+    elif spec["slot"] == "choose_recipe":
+        check_choose_recipe(ns, spec)
     else:
         check_add_features(ns, spec["targets"], spec["rows"])
 

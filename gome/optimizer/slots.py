@@ -21,10 +21,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gome.llm import MalformedReplyError
+from gome.proposers.recipes import BLOCKS, FAMILIES
 from gome.proposers.script import BLOCK_END, BLOCK_START
 from gome.runner import Limits, run_script
 
 SAMPLE_ROWS = 200  # train rows and test rows the isolation check feeds a slot
+# what a `choose_recipe` edit may ask for; more costs time the script may not have
+RECIPE_LIMITS = {"members": 4, "folds": 10, "seeds": 5, "tune_trials": 50}
 CHECK_TIMEOUT_S = 60.0
 CHECK_MEMORY_BYTES = 4 * 1024**3
 CANDIDATE_FILE = "candidate.py"  # the names slot_check.py expects
@@ -40,6 +43,7 @@ class Slot:
     name: str
     contract: str
     keywords: tuple[str, ...]  # words of a hypothesis that point at this slot
+    shows_recipe: bool = False  # its prompt shows the script's recipe block (what it edits)
 
 
 SLOTS: dict[str, Slot] = {
@@ -82,6 +86,42 @@ SLOTS: dict[str, Slot] = {
                 "estimators",
                 "subsample",
                 "tune",
+            ),
+        ),
+        Slot(
+            name="choose_recipe",
+            contract=(
+                "- `recipe` is the script's RECIPE dict (shown above). Return it with the "
+                "change the hypothesis asks for; keep its keys:\n"
+                f"  - `members`: 1-{RECIPE_LIMITS['members']} models whose predictions are "
+                "averaged, each a dict with `family` (one of "
+                f"{', '.join(repr(f) for f in FAMILIES)}), `features` (a list of feature "
+                f"blocks from {', '.join(repr(b) for b in BLOCKS)}), `params` (a dict, may be "
+                f"empty) and `tune_trials` (Optuna trials, 0-{RECIPE_LIMITS['tune_trials']});\n"
+                f"  - `folds`: 2-{RECIPE_LIMITS['folds']} cross-validation folds; `seeds`: a "
+                f"list of 1-{RECIPE_LIMITS['seeds']} ints (each refits every member); "
+                "`group_cv`: bool (keep groups of the id whole).\n"
+                "- More members, folds, seeds or tuning trials cost time; the script drops "
+                "what does not fit its time budget."
+            ),
+            shows_recipe=True,
+            keywords=(
+                "family",
+                "xgboost",
+                "lightgbm",
+                "histgradient",
+                "logistic",
+                "ridge",
+                "ensemble",
+                "blend",
+                "member",
+                "fold",
+                "seed",
+                "cross-validation",
+                "validation scheme",
+                "different model",
+                "another model",
+                "block",
             ),
         ),
     )
@@ -152,17 +192,22 @@ def available_slots(code: str) -> list[str]:
     return [name for name in SLOTS if function_node(code, name) is not None]
 
 
-def choose_slot(hypothesis: str, available: Sequence[str]) -> str:
-    """The slot a hypothesis is about: one it names, else the one its words point at (model
-    parameters vs features), else the first available (features)."""
+def pointed_slot(hypothesis: str, available: Sequence[str]) -> str | None:
+    """The slot a hypothesis is about: one it names, else the first whose words it uses (model
+    parameters, features, the recipe); None when it points at none."""
     text = hypothesis.lower()
-    for name in available:
-        if name in text:
-            return name
-    for name in available:
-        if any(word in text for word in SLOTS[name].keywords):
-            return name
-    return available[0]
+    named = [name for name in available if name in text]
+    if named:
+        return named[0]
+    return next(
+        (name for name in available if any(word in text for word in SLOTS[name].keywords)),
+        None,
+    )
+
+
+def choose_slot(hypothesis: str, available: Sequence[str]) -> str:
+    """The slot a hypothesis points at, else the first available (features)."""
+    return pointed_slot(hypothesis, available) or available[0]
 
 
 def splice_slot(parent_code: str, name: str, reply_code: str) -> str:
@@ -230,6 +275,15 @@ def script_outline(code: str, keep: Sequence[str]) -> str:
     return re.sub(r"\n{3,}", "\n\n", "\n".join(out))
 
 
+def recipe_block(code: str) -> str:
+    """The recipe block of a built-in script (task, models, features), markers included; empty
+    when `code` has none."""
+    if BLOCK_START not in code or BLOCK_END not in code:
+        return ""
+    start = code.index(BLOCK_START)
+    return code[start : code.index(BLOCK_END, start) + len(BLOCK_END)]
+
+
 def slot_view(code: str, slots: Sequence[str]) -> str:
     """What a slot-mode diagnosis shows of a built-in script: its docstring (the pipeline),
     its recipe block (task, models, features) and its slot functions; nothing else can
@@ -239,9 +293,7 @@ def slot_view(code: str, slots: Sequence[str]) -> str:
     except SyntaxError:
         doc = None
     parts = [f'"""{doc}"""'] if doc else []
-    if BLOCK_START in code and BLOCK_END in code:
-        start = code.index(BLOCK_START)
-        parts.append(code[start : code.index(BLOCK_END, start) + len(BLOCK_END)])
+    parts.append(recipe_block(code))
     parts += [function_source(code, name) or "" for name in slots]
     return "\n\n".join(p for p in parts if p)
 
@@ -272,7 +324,13 @@ def check_slot_in_isolation(
         folder = Path(tmp)
         folder.chmod(0o755)  # like a trial folder: the sandbox enters it before dropping root
         (folder / CANDIDATE_FILE).write_text(code, encoding="utf-8")
-        spec = {"slot": slot, "targets": list(targets), "rows": SAMPLE_ROWS}
+        spec = {
+            "slot": slot,
+            "targets": list(targets),
+            "rows": SAMPLE_ROWS,
+            "families": list(FAMILIES),
+            "recipe_limits": RECIPE_LIMITS,
+        }
         (folder / SPEC_FILE).write_text(json.dumps(spec), encoding="utf-8")
         check = folder / CHECK_SCRIPT.name
         shutil.copyfile(CHECK_SCRIPT, check)

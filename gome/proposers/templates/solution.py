@@ -11,6 +11,7 @@ Everything competition-specific is in the TASK and RECIPE blocks below; the rest
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import time
@@ -250,6 +251,13 @@ def model_params(family: str, params: dict[str, Any]) -> dict[str, Any]:
     """The parameters a model of `family` (lightgbm, xgboost, hgb, linear) is fitted with,
     given the recipe's (after tuning). Return them, changed or not."""
     return params
+
+
+def choose_recipe(recipe: dict[str, Any]) -> dict[str, Any]:
+    """The recipe the script runs, given RECIPE: its `members` (the models averaged, each a
+    family, feature blocks, params and tuning trials), `folds`, `seeds` and `group_cv`.
+    Return it, changed or not."""
+    return recipe
 
 
 def build_features(frame: pd.DataFrame, profile: dict[str, Any], blocks: list[str]) -> pd.DataFrame:
@@ -766,6 +774,7 @@ def write_submission(sample: pd.DataFrame, test: pd.DataFrame, columns: dict[str
 def main() -> None:
     # OpenMP threads of LightGBM / XGBoost / scikit-learn (read when they are first imported)
     os.environ["OMP_NUM_THREADS"] = str(N_JOBS)
+    RECIPE.update(choose_recipe(copy.deepcopy(RECIPE)))
     train = pd.read_csv(INPUT / "train.csv")
     test = pd.read_csv(INPUT / "test.csv")
     sample = pd.read_csv(INPUT / TASK["sample_submission"])
