@@ -25,6 +25,7 @@ import subprocess
 import sys
 import time
 from collections import Counter
+from collections.abc import Iterable
 from pathlib import Path
 
 from gome.journal import Journal
@@ -43,14 +44,13 @@ def copy_report(bench_dir: Path) -> None:
         shutil.copytree(bench_dir / name, RESULTS / name, dirs_exist_ok=True)
 
 
-def model_steps(bench_dir: Path) -> dict[str, dict]:
-    """Per `<agent>/<competition>` (and `<agent>/all`): the model-written steps of every seed's
-    run, how many were valid, and their labels."""
+def model_steps(runs: Iterable[tuple[str, str, Path]]) -> dict[str, dict]:
+    """Per `<agent>/<group>` (and `<agent>/all`) of `runs` (agent, group, run folder): the
+    model-written steps of every run, how many were valid, and their labels."""
     steps: dict[str, list] = {}
-    for journal_path in sorted(bench_dir.glob("*/journal.jsonl")):
-        competition, agent, _seed = journal_path.parent.name.rsplit("_", 2)
-        written = [t for t in Journal(journal_path.parent) if t.tokens > 0]
-        for key in (f"{agent}/{competition}", f"{agent}/all"):
+    for agent, group, run_dir in runs:
+        written = [t for t in Journal(run_dir) if t.tokens > 0]
+        for key in (f"{agent}/{group}", f"{agent}/all"):
             steps.setdefault(key, []).extend(written)
     return {
         key: {
@@ -63,6 +63,31 @@ def model_steps(bench_dir: Path) -> dict[str, dict]:
         for key, trials in sorted(steps.items())
         if trials
     }
+
+
+def run_timed(command: list[str]) -> dict:
+    """Run a `python -m gome ...` command; its settings, return code, wall-clock and load."""
+    load_before = os.getloadavg()[0]
+    started = time.monotonic()
+    proc = subprocess.run(command)
+    meta = {
+        "command": ["gome", *command[3:]],
+        "returncode": proc.returncode,
+        "wall_s_this_invocation": round(time.monotonic() - started, 1),
+        "load_before": round(load_before, 2),
+        "load_after": round(os.getloadavg()[0], 2),
+        "machine": f"{platform.machine()}, {cpu_count()} CPUs, no GPU",
+    }
+    print(json.dumps(meta))
+    return meta
+
+
+def append_invocation(results: Path, meta: dict) -> None:
+    """Add `meta` to results/meta.json: a resumed benchmark is several invocations, each kept
+    (the first ran most of the runs)."""
+    meta_path = results / "meta.json"
+    history = json.loads(meta_path.read_text())["invocations"] if meta_path.is_file() else []
+    meta_path.write_text(json.dumps({"invocations": [*history, meta]}, indent=2) + "\n")
 
 
 def main() -> None:
@@ -82,27 +107,17 @@ def main() -> None:
     command += ["--minutes", str(args.minutes), "--max-parallel", str(args.max_parallel)]
     command += ["--cpus-per-run", str(args.cpus_per_run)]
     command += ["--output-dir", str(args.bench_dir)]
-    load_before = os.getloadavg()[0]
-    started = time.monotonic()
-    proc = subprocess.run(command)
-    meta = {
-        "command": ["gome", *command[3:]],
-        "returncode": proc.returncode,
-        "wall_s_this_invocation": round(time.monotonic() - started, 1),
-        "load_before": round(load_before, 2),
-        "load_after": round(os.getloadavg()[0], 2),
-        "machine": f"{platform.machine()}, {cpu_count()} CPUs, no GPU",
-    }
-    print(json.dumps(meta))
-    if proc.returncode != 0:
-        raise SystemExit(proc.returncode)
+    meta = run_timed(command)
+    if meta["returncode"] != 0:
+        raise SystemExit(meta["returncode"])
     copy_report(args.bench_dir)
-    steps = json.dumps(model_steps(args.bench_dir), indent=2)
+    runs = []
+    for journal_path in sorted(args.bench_dir.glob("*/journal.jsonl")):
+        competition, agent, _seed = journal_path.parent.name.rsplit("_", 2)
+        runs.append((agent, competition, journal_path.parent))
+    steps = json.dumps(model_steps(runs), indent=2)
     (RESULTS / "model_steps.json").write_text(steps + "\n")
-    # a resumed bench is several invocations: each is kept (the first ran most of the runs)
-    meta_path = RESULTS / "meta.json"
-    history = json.loads(meta_path.read_text())["invocations"] if meta_path.is_file() else []
-    meta_path.write_text(json.dumps({"invocations": [*history, meta]}, indent=2) + "\n")
+    append_invocation(RESULTS, meta)
 
 
 if __name__ == "__main__":
