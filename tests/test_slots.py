@@ -287,8 +287,11 @@ def test_a_failing_statement_is_cut_but_never_the_docstring_the_return_or_the_la
 def test_isolation_check_fails_a_slot_that_adds_no_column_and_explains_a_dropped_one(
     run: Run, builtin_code: str
 ) -> None:
-    noop = _isolated(builtin_code, "    frame['x1'] = frame['x1'] * 2\n    return frame", run)
+    noop = _isolated(builtin_code, "    x = frame['x1'] * 2\n    return frame", run)
     assert "adds no new column" in noop.problem
+    changed = _isolated(builtin_code, "    frame['x1'] = frame['x1'] * 2\n    return frame", run)
+    assert "changed the existing columns ['x1'] and added none" in changed.problem
+    assert "frame['x1_filled'] = " in changed.problem
     dropped = "    frame = frame.drop(columns=['x1'])\n    frame['r'] = frame['x1']\n"
     found = _isolated(builtin_code, dropped + "    return frame", run)
     assert "KeyError 'x1'" in found.problem and "removed or renamed it" in found.problem

@@ -165,6 +165,13 @@ def check_add_features(ns: dict, targets: list[str], rows: int) -> None:
         fail("; ".join(problems))
     new = [c for c in out.columns if c not in raw]
     if not new:
+        changed = [c for c in raw if not out[c].equals(frame[c])] if set(raw) <= set(out) else []
+        if changed:
+            fail(
+                f"add_features changed the existing columns {changed[:5]} and added none: "
+                "changes to existing columns are ignored, so write each result as a new column "
+                f"instead, e.g. frame['{changed[0]}_filled'] = ..."
+            )
         fail(
             "add_features adds no new column: changes to existing columns are ignored, so the "
             "edit would change nothing; add the feature as a new column"
