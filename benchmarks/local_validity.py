@@ -9,6 +9,10 @@ flag.
 
     python benchmarks/local_validity.py [--model qwen2.5-coder-0.5b] [--minutes 12]
         [--competition spaceship-titanic] [--variants default,no-static-checks]
+        [--runs-dir DIR]
+
+Variants (each with `--no-coworker`): default (the local model's scaffolding as shipped),
+no-static-checks, no-prune, full-edit (no slots), init-draft (θ₀ drafted by the model).
 
 Writes benchmarks/results/local_validity.json (one entry per model x competition x variant,
 replaced on re-run).
@@ -37,7 +41,11 @@ VARIANTS: dict[str, list[str]] = {
     "no-static-checks": ["--no-static-checks"],
     "no-prune": ["--no-prune"],
     "full-edit": ["--edit-mode", "full"],
+    "init-draft": ["--init", "draft"],
 }
+# every variant: the co-worker's built-in trials are not edit steps, and they take the CPU the
+# model's steps need on a small machine
+COMMON_FLAGS = ["--no-coworker"]
 
 
 def summarise(run_dir: Path) -> dict:
@@ -69,18 +77,19 @@ def summarise(run_dir: Path) -> dict:
     }
 
 
-def run_variant(competition: str, model: str, minutes: float, extra: list[str], tmp: Path) -> dict:
-    run_dir = tmp / f"{competition}-{model}-{len(list(tmp.iterdir()))}"
+def run_variant(competition: str, model: str, minutes: float, extra: list[str], runs: Path) -> dict:
+    run_dir = runs / f"{competition}-{model}-{len(list(runs.iterdir()))}"
     load_before = os.getloadavg()[0]
     started = time.monotonic()
     command = [sys.executable, "-m", "gome", "solve", competition, "--agent", "gome"]
     command += ["--model", f"local:{model}", "--minutes", str(minutes), "--run-dir", str(run_dir)]
-    proc = subprocess.run(command + extra, capture_output=True, text=True)
+    proc = subprocess.run(command + COMMON_FLAGS + extra, capture_output=True, text=True)
     entry = {
         "competition_id": competition,
         "model": model,
         "minutes": minutes,
-        "flags": extra,
+        "flags": COMMON_FLAGS + extra,
+        "run_dir": str(run_dir),
         "wall_s": round(time.monotonic() - started, 1),
         "load_before": round(load_before, 2),
         "load_after": round(os.getloadavg()[0], 2),
@@ -96,13 +105,18 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=12.0)
     parser.add_argument("--competition", default="spaceship-titanic")
     parser.add_argument("--variants", default="default,no-static-checks")
+    parser.add_argument(
+        "--runs-dir",
+        type=Path,
+        help="Keep the run folders here (for `reply_replay.py --collect`); default: a temp dir.",
+    )
     args = parser.parse_args()
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     with tempfile.TemporaryDirectory(prefix="gome-validity-") as tmp:
+        runs = args.runs_dir or Path(tmp)
+        runs.mkdir(parents=True, exist_ok=True)
         for variant in args.variants.split(","):
-            entry = run_variant(
-                args.competition, args.model, args.minutes, VARIANTS[variant], Path(tmp)
-            )
+            entry = run_variant(args.competition, args.model, args.minutes, VARIANTS[variant], runs)
             results[f"{args.model}/{args.competition}/{variant}"] = entry
             print(json.dumps(entry), flush=True)
             RESULTS.write_text(json.dumps(results, indent=2) + "\n")
