@@ -16,6 +16,7 @@ from gome.competitions import load_competition
 from gome.llm import MalformedReplyError
 from gome.optimizer import GomeAgent, GomeConfig
 from gome.optimizer.slots import (
+    HANDLED_ALREADY,
     SLOTS,
     SlotCheck,
     available_slots,
@@ -188,6 +189,8 @@ def test_gome_slot_step_checks_the_slot_alone_and_repairs_it_before_any_trial(
     assert "def add_features(frame: pd.DataFrame)" in implement  # the slot's current code
     assert "def build_features" not in implement  # and nothing else of the script
     assert "x1: float64" in implement and "add the product of x1 and x2" in implement
+    # imputation and encoding, the 1.5B model's most frequent ideas, are ruled out up front
+    assert HANDLED_ALREADY in implement and HANDLED_ALREADY in client.prompt(0)
     repair = client.prompt(2)
     assert "read the target column 'label'" in repair and "frame['y2']" in repair
     assert "def build_features" not in repair

@@ -33,6 +33,7 @@ from gome.optimizer.diagnosis import (
 from gome.optimizer.patches import PATCH_FORMAT, apply_patches, parse_patches
 from gome.optimizer.schedule import STEP_GUIDANCE, StepSize
 from gome.optimizer.slots import (
+    HANDLED_ALREADY,
     SLOTS,
     available_slots,
     choose_slot,
@@ -364,7 +365,7 @@ def _slot_rule(code: str, edit_mode: EditMode) -> str:
     return (
         f"\nThe script can only be changed through its functions {names} (shown in full "
         "above, with their contracts in their docstrings); every hypothesis must be a change to "
-        "one of them, and name it."
+        f"one of them, and name it. {HANDLED_ALREADY}"
     )
 
 

@@ -26,6 +26,12 @@ from gome.proposers.script import BLOCK_END, BLOCK_START
 from gome.runner import Limits, run_script
 
 SAMPLE_ROWS = 200  # train rows and test rows the isolation check feeds a slot
+# the 1.5B model's most frequent hypotheses (imputation, encoding) change nothing in a built-in
+# script; its prompts say so
+HANDLED_ALREADY = (
+    "The models already handle missing values and string categories: filling NaN or "
+    "re-encoding a column changes nothing."
+)
 # what a `choose_recipe` edit may ask for; more costs time the script may not have
 RECIPE_LIMITS = {"members": 4, "folds": 10, "seeds": 5, "tune_trials": 50}
 CHECK_TIMEOUT_S = 60.0
@@ -60,6 +66,8 @@ SLOTS: dict[str, Slot] = {
                 "- Keep every row and the index as they are: never drop, filter or sort rows.\n"
                 "- Changes to existing columns are ignored; the script already uses the raw "
                 "columns, so only new columns add information.\n"
+                f"- {HANDLED_ALREADY} A useful feature is new information: a ratio, sum or "
+                "difference of columns, a part of a string column, a count or mean per group.\n"
                 "- pandas is `pd`, numpy is `np`; import anything else inside the function."
             ),
             keywords=("feature", "column", "encode", "ratio", "interaction", "split", "count"),
