@@ -251,19 +251,41 @@ def test_isolation_check_runs_the_recipe_a_slot_returns_against_its_contract(
     assert "KeyError" in raises.problem and raises.line is not None
 
 
+def _run_script(code: str, run: Run, folder: Path) -> str:
+    """Run a script on the toy data in `folder`; its output (it must succeed)."""
+    (folder / "input").symlink_to(run.context().public_dir)
+    (folder / "solution.py").write_text(code)
+    proc = subprocess.run(
+        [sys.executable, "solution.py"], cwd=folder, capture_output=True, text=True, timeout=300
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "validation_score: " in proc.stdout
+    return proc.stdout
+
+
 def test_the_recipe_a_slot_chooses_is_the_one_the_script_runs(
     run: Run, builtin_code: str, tmp_path: Path
 ) -> None:
     body = "    recipe['seeds'] = [0, 1]\n    recipe['folds'] = 3\n    return recipe"
     code = splice_slot(builtin_code, "choose_recipe", f"def choose_recipe(recipe):\n{body}\n")
-    (tmp_path / "input").symlink_to(run.context().public_dir)
-    (tmp_path / "solution.py").write_text(code)
-    proc = subprocess.run(
-        [sys.executable, "solution.py"], cwd=tmp_path, capture_output=True, text=True, timeout=300
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert re.search(r"seed 0: ", proc.stdout) and re.search(r"seed 1: ", proc.stdout)
-    assert "validation_score: " in proc.stdout
+    stdout = _run_script(code, run, tmp_path)
+    assert re.search(r"seed 0: ", stdout) and re.search(r"seed 1: ", stdout)
+
+
+@pytest.mark.parametrize("family", ["lightgbm", "xgboost", "hgb"])
+def test_model_params_that_repeat_the_scripts_own_settings_cannot_break_the_fit(
+    run: Run, builtin_code: str, tmp_path: Path, family: str
+) -> None:
+    """Seen with the 1.5B model: its model_params set n_estimators, which the script also
+    passes, and the fit failed on a repeated keyword argument. The member keeps the toy
+    recipe's LightGBM parameters, which HistGradientBoosting would reject."""
+    recipe = f"    recipe['members'][0]['family'] = {family!r}\n    return recipe"
+    code = splice_slot(builtin_code, "choose_recipe", f"def choose_recipe(recipe):\n{recipe}\n")
+    owned = {"lightgbm": "n_estimators", "xgboost": "tree_method", "hgb": "max_iter"}[family]
+    value = "'approx'" if family == "xgboost" else "50"
+    params = f"    return {{**params, {owned!r}: {value}, 'random_state': 7}}"
+    code = splice_slot(code, "model_params", f"def model_params(family, params):\n{params}\n")
+    assert f"{family} seed 0: " in _run_script(code, run, tmp_path)
 
 
 def test_a_failing_statement_is_cut_but_never_the_docstring_the_return_or_the_last_one() -> None:

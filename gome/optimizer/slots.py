@@ -109,6 +109,8 @@ SLOTS: dict[str, Slot] = {
                 f"  - `folds`: 2-{RECIPE_LIMITS['folds']} cross-validation folds; `seeds`: a "
                 f"list of 1-{RECIPE_LIMITS['seeds']} ints (each refits every member); "
                 "`group_cv`: bool (keep groups of the id whole).\n"
+                "- A member moved to another family gets `params: {}` (that family's "
+                "defaults); parameters are not shared between families.\n"
                 "- More members, folds, seeds or tuning trials cost time; the script drops "
                 "what does not fit its time budget."
             ),

@@ -419,6 +419,13 @@ def inner_split(X: pd.DataFrame, y: np.ndarray, seed: int) -> tuple[np.ndarray, 
     return train_test_split(idx, test_size=0.1, random_state=seed, stratify=stratify)
 
 
+def owned_over(params: dict[str, Any], **owned: Any) -> dict[str, Any]:
+    """A model's keyword arguments: `params` (the recipe's, after `model_params`) with the
+    settings this script owns (rounds, early stopping, seed, threads) put over them, so a slot
+    that also sets one cannot make the fit fail on a repeated keyword."""
+    return {**params, **owned}
+
+
 def fit_predict(
     member: dict[str, Any],
     params: dict[str, Any],
@@ -443,14 +450,19 @@ def fit_predict(
             if is_classification()
             else ensemble.HistGradientBoostingRegressor
         )
+        # unlike LightGBM and XGBoost it rejects unknown keywords, such as the parameters a
+        # member kept when a recipe edit moved it from another family
+        accepted = {k: v for k, v in params.items() if k in cls().get_params()}
         model = cls(
-            max_iter=2000,
-            early_stopping=True,
-            validation_fraction=0.1,
-            n_iter_no_change=50,
-            categorical_features="from_dtype",
-            random_state=seed,
-            **params,
+            **owned_over(
+                accepted,
+                max_iter=2000,
+                early_stopping=True,
+                validation_fraction=0.1,
+                n_iter_no_change=50,
+                categorical_features="from_dtype",
+                random_state=seed,
+            )
         ).fit(X, y)
     else:
         fit_idx, stop_idx = inner_split(X, y, seed)
@@ -460,7 +472,8 @@ def fit_predict(
             import lightgbm as lgb
 
             cls = lgb.LGBMClassifier if is_classification() else lgb.LGBMRegressor
-            model = cls(n_estimators=5000, random_state=seed, n_jobs=N_JOBS, verbose=-1, **params)
+            owned = {"n_estimators": 5000, "random_state": seed, "n_jobs": N_JOBS, "verbose": -1}
+            model = cls(**owned_over(params, **owned))
             model.fit(
                 X_fit,
                 y_fit,
@@ -472,14 +485,16 @@ def fit_predict(
 
             cls = xgb.XGBClassifier if is_classification() else xgb.XGBRegressor
             model = cls(
-                n_estimators=5000,
-                early_stopping_rounds=EARLY_STOPPING_ROUNDS,
-                enable_categorical=True,
-                tree_method="hist",
-                max_cat_to_onehot=8,
-                random_state=seed,
-                n_jobs=N_JOBS,
-                **params,
+                **owned_over(
+                    params,
+                    n_estimators=5000,
+                    early_stopping_rounds=EARLY_STOPPING_ROUNDS,
+                    enable_categorical=True,
+                    tree_method="hist",
+                    max_cat_to_onehot=8,
+                    random_state=seed,
+                    n_jobs=N_JOBS,
+                )
             )
             model.fit(X_fit, y_fit, eval_set=[(X_stop, y_stop)], verbose=False)
         else:
