@@ -28,6 +28,7 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+import gome
 from gome.journal import Journal
 from gome.models.server import cpu_count
 
@@ -65,6 +66,16 @@ def model_steps(runs: Iterable[tuple[str, str, Path]]) -> dict[str, dict]:
     }
 
 
+def code_commit() -> str:
+    """The commit of the gome package in use (a benchmark may run another checkout's, put on
+    PYTHONPATH), marked when its gome/ has uncommitted changes."""
+    root = Path(gome.__file__).parent.parent
+    git = ["git", "-C", str(root)]
+    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
+    dirty = subprocess.run([*git, "status", "--porcelain", "gome"], capture_output=True, text=True)
+    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
+
+
 def run_timed(command: list[str]) -> dict:
     """Run a `python -m gome ...` command; its settings, return code, wall-clock and load."""
     load_before = os.getloadavg()[0]
@@ -72,6 +83,7 @@ def run_timed(command: list[str]) -> dict:
     proc = subprocess.run(command)
     meta = {
         "command": ["gome", *command[3:]],
+        "commit": code_commit(),
         "returncode": proc.returncode,
         "wall_s_this_invocation": round(time.monotonic() - started, 1),
         "load_before": round(load_before, 2),

@@ -30,6 +30,8 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench_offline import code_commit
+
 from gome.journal import HARNESS_OPERATORS, Journal
 from gome.optimizer.trace import COWORKER_STEP
 
@@ -88,6 +90,7 @@ def run_variant(competition: str, model: str, minutes: float, extra: list[str], 
         "competition_id": competition,
         "model": model,
         "minutes": minutes,
+        "commit": code_commit(),
         "flags": COMMON_FLAGS + extra,
         "run_dir": str(run_dir),
         "wall_s": round(time.monotonic() - started, 1),

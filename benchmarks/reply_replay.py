@@ -26,13 +26,13 @@ import argparse
 import glob
 import json
 import random
-import subprocess
 import sys
 from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Any
 
-import gome
+from bench_offline import code_commit
+
 from gome.agent import SearchContext
 from gome.competitions import load_competition
 from gome.llm import LEDGER_FILE, LLMReply, MalformedReplyError, extract_code, extract_json
@@ -208,15 +208,6 @@ def replay(corpus: list[dict[str, str]], only: str | None) -> dict[str, Any]:
     return result
 
 
-def commit() -> str:
-    """The commit of the gome package replayed (it may be another checkout's, on PYTHONPATH)."""
-    root = Path(gome.__file__).parent.parent
-    git = ["git", "-C", str(root)]
-    head = subprocess.run([*git, "rev-parse", "--short", "HEAD"], capture_output=True, text=True)
-    dirty = subprocess.run([*git, "status", "--porcelain", "gome"], capture_output=True, text=True)
-    return head.stdout.strip() + ("+changes" if dirty.stdout.strip() else "")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--collect", nargs="+", type=Path, metavar="RUN_DIR")
@@ -231,7 +222,7 @@ def main() -> None:
     if not corpus:
         sys.exit(f"no corpus at {CORPUS}; add replies with --collect RUN_DIR...")
     results = json.loads(RESULTS.read_text()) if RESULTS.is_file() else {}
-    results[args.label] = {"commit": commit(), "models": replay(corpus, args.only)}
+    results[args.label] = {"commit": code_commit(), "models": replay(corpus, args.only)}
     RESULTS.write_text(json.dumps(results, indent=1) + "\n")
     print(json.dumps(results[args.label], indent=1))
 
