@@ -15,6 +15,7 @@ parsers or the checks is measured on the same replies before and after:
 
     python benchmarks/reply_replay.py --collect RUN_DIR...   # add replies to the corpus
     python benchmarks/reply_replay.py [--only diagnosis]      # replay; writes the results
+    PYTHONPATH=<older checkout> python benchmarks/reply_replay.py --only diagnosis --label before
 
 Writes benchmarks/results/reply_replay/results.json (one entry per `--label`, replaced on
 re-run) with the code's git commit.
@@ -40,7 +41,7 @@ from gome.optimizer.coding import Caller, StepFailedError, write_script
 from gome.optimizer.config import Scaffolding
 from gome.optimizer.diagnosis import Diagnosis, parse_diagnosis
 from gome.optimizer.prompts import Briefing, EditTarget
-from gome.optimizer.slots import SLOTS, function_node, pointed_slot
+from gome.optimizer.slots import SLOTS, function_node
 from gome.proposers.builtin import BuiltinProposer
 
 FOLDER = Path(__file__).parent / "results" / "reply_replay"
@@ -119,6 +120,9 @@ def diagnosis_figures(texts: list[str], slots: bool) -> dict[str, Any]:
         "reasons": dict(Counter(d for d in read if isinstance(d, str))),
     }
     if slots:
+        # imported here: `--only diagnosis` then also runs on checkouts older than slot routing
+        from gome.optimizer.slots import pointed_slot
+
         statements = [h.statement for d in usable for h in d.hypotheses]
         pointed = [pointed_slot(s, list(SLOTS)) for s in statements]
         figures["hypotheses"] = len(statements)
