@@ -345,6 +345,10 @@ def test_extract_json(text: str) -> None:
     assert extract_json(text) == {"score": 0.5, "ok": True}
 
 
+def test_extract_json_reads_an_empty_object_as_it_is() -> None:
+    assert extract_json("{}") == {} and extract_json("```json\n{}\n```") == {}
+
+
 def test_extract_json_prefers_the_fenced_object() -> None:
     text = 'Schema is {"type": "x"}.\n```json\n{"score": 1}\n```'
     assert extract_json(text) == {"score": 1}

@@ -170,6 +170,9 @@ def extract_json(text: str) -> dict:
     blocks, _ = _scan_fences(text)
     candidates = [b.code for b in blocks if b.lang in {"json", ""}] + [text]
     for candidate in candidates:
-        if (found := _outer_object(candidate) or _repaired_object(candidate)) is not None:
+        found = _outer_object(candidate)
+        if found is None:  # not `or`: an empty object that parses is still the answer
+            found = _repaired_object(candidate)
+        if found is not None:
             return found
     raise MalformedReplyError("the reply has no JSON object; expected one {...} object")

@@ -452,7 +452,8 @@ def fit_predict(
         )
         # unlike LightGBM and XGBoost it rejects unknown keywords, such as the parameters a
         # member kept when a recipe edit moved it from another family
-        accepted = {k: v for k, v in params.items() if k in cls().get_params()}
+        known = cls().get_params()
+        accepted = {k: v for k, v in params.items() if k in known}
         model = cls(
             **owned_over(
                 accepted,
@@ -472,8 +473,11 @@ def fit_predict(
             import lightgbm as lgb
 
             cls = lgb.LGBMClassifier if is_classification() else lgb.LGBMRegressor
-            owned = {"n_estimators": 5000, "random_state": seed, "n_jobs": N_JOBS, "verbose": -1}
-            model = cls(**owned_over(params, **owned))
+            model = cls(
+                **owned_over(
+                    params, n_estimators=5000, random_state=seed, n_jobs=N_JOBS, verbose=-1
+                )
+            )
             model.fit(
                 X_fit,
                 y_fit,
