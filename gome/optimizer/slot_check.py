@@ -107,20 +107,15 @@ def sample_frame(ns: dict, targets: list[str], rows: int) -> tuple[pd.DataFrame,
     return pd.concat(features, ignore_index=True), targets, len(train)
 
 
-def new_column_problems(out: pd.DataFrame, raw: list[str]) -> list[str]:
+def unusable_columns(ns: dict, out: pd.DataFrame, new: list[str]) -> list[str]:
+    """Why new columns would be lost: duplicated names, or nothing left once the script's
+    `as_model_column` converted them (all missing)."""
     problems = []
-    for col in [c for c in out.columns if c not in raw]:
+    for col in new:
         values = out[col]
         if not isinstance(values, pd.Series):
             problems.append(f"column {col!r} is duplicated")
-            continue
-        kind = values.dtype
-        allowed = pd.api.types.is_numeric_dtype(kind) or pd.api.types.is_bool_dtype(kind)
-        if not (allowed or isinstance(kind, pd.CategoricalDtype)):
-            problems.append(
-                f"new column {col!r} has dtype {kind}; use numbers, bool or .astype('category')"
-            )
-        elif values.isna().all():
+        elif ns["as_model_column"](values) is None:
             problems.append(f"new column {col!r} is all NaN")
     return problems
 
@@ -160,10 +155,10 @@ def check_add_features(ns: dict, targets: list[str], rows: int) -> None:
             "add_features changed the index (sorted, reset or shuffled rows): keep it as it is, "
             "so train rows stay first and test rows after them"
         )
-    problems = new_column_problems(out, raw)
+    new = [c for c in out.columns if c not in raw]
+    problems = unusable_columns(ns, out, new)
     if problems:
         fail("; ".join(problems))
-    new = [c for c in out.columns if c not in raw]
     if not new:
         changed = [c for c in raw if not out[c].equals(frame[c])] if set(raw) <= set(out) else []
         if changed:

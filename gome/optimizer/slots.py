@@ -60,9 +60,8 @@ SLOTS: dict[str, Slot] = {
             contract=(
                 "- `frame` holds the raw input columns (as in the data preview) of the train "
                 "and test rows stacked; the target column is NOT in it.\n"
-                "- Return `frame` with new columns added. New columns must be numeric, bool or "
-                "category dtype (convert strings with `.astype('category')`); no column may be "
-                "all NaN.\n"
+                "- Return `frame` with new columns added; no column may be all NaN. Any dtype "
+                "works: the script turns strings into numbers or categories itself.\n"
                 "- Keep every row and the index as they are: never drop, filter or sort rows.\n"
                 "- Changes to existing columns are ignored; the script already uses the raw "
                 "columns, so only new columns add information.\n"

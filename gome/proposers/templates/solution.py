@@ -242,8 +242,8 @@ BLOCKS = {
 # ---------------------------------------------------------------------------------------------
 def add_features(frame: pd.DataFrame) -> pd.DataFrame:
     """Extra features. `frame` holds the raw input columns of train and test rows stacked (no
-    target column). Return it with new columns added: numeric, bool or category dtype, same rows
-    and index. Changes to existing columns are ignored; every model sees the new columns."""
+    target column). Return it with new columns added, same rows and index. Changes to existing
+    columns are ignored; every model sees the new columns (see `as_model_column`)."""
     return frame
 
 
@@ -260,6 +260,23 @@ def choose_recipe(recipe: dict[str, Any]) -> dict[str, Any]:
     return recipe
 
 
+def as_model_column(values: pd.Series) -> pd.Series | None:
+    """A new column of `add_features` as every model takes it, whatever its dtype: numbers
+    (True/False as 1/0, strings that all read as numbers, dates) as floats with infinities
+    missing; other strings as a category when they are few, else as how many rows share the
+    value; None when nothing is left (all missing). A feature function is judged by what it
+    adds, not by whether it converted its dtypes."""
+    if not isinstance(values.dtype, pd.CategoricalDtype):
+        numbers = pd.to_numeric(values, errors="coerce").where(values.notna())
+        if numbers.notna().sum() == values.notna().sum():
+            values = numbers.astype(float).replace([np.inf, -np.inf], np.nan)
+        else:
+            values = as_category(values)
+    if isinstance(values.dtype, pd.CategoricalDtype) and values.nunique() > MAX_CATEGORIES:
+        values = values.map(values.value_counts()).astype(float)
+    return None if values.isna().all() else values
+
+
 def build_features(frame: pd.DataFrame, profile: dict[str, Any], blocks: list[str]) -> pd.DataFrame:
     """The feature matrix for train and test rows stacked (no target is read here): the
     recipe's blocks plus the new columns of `add_features`."""
@@ -268,8 +285,9 @@ def build_features(frame: pd.DataFrame, profile: dict[str, Any], blocks: list[st
         columns.update(BLOCKS[block](frame, profile))
     added = add_features(frame.copy())
     for col in added.columns.difference(frame.columns):
-        values = added[col]
-        columns[str(col)] = values.astype(float) if values.dtype == bool else values
+        values = as_model_column(added[col])
+        if values is not None:
+            columns[str(col)] = values
     if not columns:  # nothing usable: a constant column keeps the models well defined
         columns["constant"] = pd.Series(0.0, index=frame.index)
     return pd.DataFrame(columns, index=frame.index)
