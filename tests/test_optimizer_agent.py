@@ -254,9 +254,13 @@ def test_malformed_reply_is_retried_once_with_the_problem(run: Run) -> None:
 
 def test_twice_malformed_step_is_labelled_and_never_debugged(run: Run) -> None:
     two_drafts(run)
-    agent, client = agent_for(run, [DIAGNOSIS, "no code", "still no code"])
+    # both hypotheses of the diagnosis are tried (`hypothesis_attempts`), each answered twice
+    replies = [DIAGNOSIS, "no code", "still no code", "no code", "still no code"]
+    agent, client = agent_for(run, replies)
     proposal = agent.propose(run.context(seed=1))
-    assert proposal.operator == "malformed-reply" and len(client.calls) == 3
+    assert proposal.operator == "malformed-reply" and len(client.calls) == 5
+    [abandoned] = proposal.recipe["abandoned"]
+    assert abandoned["stage"] == "implement" and abandoned["hypothesis"] != proposal.hypothesis
     assert proposal.recipe["failed_stage"] == "implement"
     assert "no code block" in proposal.recipe["failure"]
     assert proposal.hypothesis == proposal.recipe["drawn"]["hypothesis"]
@@ -281,7 +285,8 @@ def test_patch_mode_applies_search_replace_to_the_parent(run: Run) -> None:
 def test_patch_that_does_not_apply_is_retried_then_labelled(run: Run) -> None:
     two_drafts(run)
     bad = _patch("C = 2.0", "C = 0.3")
-    agent, client = agent_for(run, [DIAGNOSIS, bad, bad], edit_mode="patch")
+    replies = [DIAGNOSIS, bad, bad]
+    agent, client = agent_for(run, replies, edit_mode="patch", hypothesis_attempts=1)
     proposal = agent.propose(run.context())
     assert proposal.operator == "malformed-reply"
     assert "not in the script" in proposal.recipe["failure"]

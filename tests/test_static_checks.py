@@ -123,7 +123,7 @@ def test_repairs_are_bounded_and_a_still_broken_script_is_a_labelled_failure(run
     window = "\n".join(broken.splitlines()[24:35]) + "\n"
     still = window.replace("undefined_name", "other_undefined")
     replies = [DIAGNOSIS, script_reply(broken), script_reply(still)]
-    agent, client = agent_for(run, replies, static_repairs=1)
+    agent, client = agent_for(run, replies, static_repairs=1, hypothesis_attempts=1)
     proposal = agent.propose(run.context())
     assert len(client.calls) == 3  # diagnosis, implement, one repair
     assert proposal.operator == "malformed-reply"

@@ -390,18 +390,38 @@ class GomeAgent:
         diagnosis: Diagnosis = self._ask(
             step, "diagnosis", messages, lambda text: parse_diagnosis(extract_json(text))
         )
-        top = top_hypotheses(diagnosis.hypotheses, self.config.top_k)
-        chosen = draw_hypothesis(top, context.rng, weighted=self.config.weighted_draw)
         step.notes["diagnosis"] = diagnosis.to_recipe()
-        step.notes["drawn"] = {
-            "hypothesis": chosen.statement,
-            "weighted_score": round(chosen.weighted_score, 3),
-            "top_k": [round(h.weighted_score, 3) for h in top],
-        }
-        target = EditTarget.resolve(self.config.edit_mode, parent_code, chosen.statement)
-        messages = implement_messages(briefing, target, chosen, step.step_size)
-        reply = self._write(step, "implement", messages, target, briefing)
-        return self._script_proposal(step, reply, chosen.statement)
+        top = top_hypotheses(diagnosis.hypotheses, self.config.top_k)
+        untried = list(top)
+        for attempt in range(1, self.config.hypothesis_attempts + 1):
+            chosen = draw_hypothesis(untried, context.rng, weighted=self.config.weighted_draw)
+            untried.remove(chosen)
+            step.notes["drawn"] = {
+                "hypothesis": chosen.statement,
+                "weighted_score": round(chosen.weighted_score, 3),
+                "top_k": [round(h.weighted_score, 3) for h in top],
+            }
+            target = EditTarget.resolve(self.config.edit_mode, parent_code, chosen.statement)
+            messages = implement_messages(briefing, target, chosen, step.step_size)
+            try:
+                reply = self._write(step, "implement", messages, target, briefing)
+            except StepFailedError as failure:
+                if not untried or attempt == self.config.hypothesis_attempts:
+                    raise
+                self._abandon(step, chosen.statement, failure)
+                continue
+            return self._script_proposal(step, reply, chosen.statement)
+        raise AssertionError("unreachable: the last attempt returns or raises")
+
+    @staticmethod
+    def _abandon(step: Step, hypothesis: str, failure: StepFailedError) -> None:
+        """Record a hypothesis whose code failed every check and repair, with its check
+        rounds, before the step tries the next one (`GomeConfig.hypothesis_attempts`)."""
+        abandoned = {"hypothesis": hypothesis, "stage": failure.stage, "reason": failure.reason}
+        for key in ("static_checks", "auto_imports"):
+            if key in step.notes:
+                abandoned[key] = step.notes.pop(key)
+        step.notes.setdefault("abandoned", []).append(abandoned)
 
     # -- LLM calls ---------------------------------------------------------------------------------
     def _ask(self, step: Step, stage: str, messages: Messages, parse: Callable[[str], T]) -> T:

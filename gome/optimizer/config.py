@@ -90,6 +90,10 @@ class GomeConfig(Scaffolding):
     # score (off: always the top one)
     top_k: int = 5
     weighted_draw: bool = True
+    # an improve step whose code fails every check and repair (or whose reply is unusable)
+    # tries another of its top hypotheses, up to this many in all: a small model's failure
+    # is often the idea's, and a second idea costs less than a wasted step
+    hypothesis_attempts: int = 2
     # acceptance: staged (validity, integrity, clearly better, tie-break) or plain greedy
     staged_acceptance: bool = True
     relative_tolerance: float = 1e-3
@@ -125,8 +129,8 @@ class GomeConfig(Scaffolding):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        if self.top_k < 1 or self.traces < 1 or self.num_drafts < 1:
-            raise ValueError("top_k, traces and num_drafts must be at least 1")
+        if min(self.top_k, self.traces, self.num_drafts, self.hypothesis_attempts) < 1:
+            raise ValueError("top_k, traces, num_drafts and hypothesis_attempts must be at least 1")
         if self.omega_models < 0:
             raise ValueError("omega_models must be at least 0")
         if not 0.0 <= self.merge_fraction < 1.0:
