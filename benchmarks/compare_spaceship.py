@@ -9,14 +9,18 @@ plain.
   scripts from its own drafts, as with an API model (AIDE as aideml ships).
 
 Runs the real `gome compare` (each agent and seed a full `gome solve` run, one after another)
-in a folder that survives the script: re-running the same command resumes it. When it is
-done, summary.md, summary.csv and progress.png are copied into
-benchmarks/results/compare_spaceship/<variant>/ with `model_steps.json` (per LLM agent, the
-steps the model wrote and how many were valid) and `meta.json` (each invocation's command,
-wall-clock and load).
+in a work folder. A run takes 30 minutes of a 2-core machine and a whole comparison 3 hours, so
+it is built to span sessions whose machines do not last: the records of every finished run
+(run.json, journal, grade, LLM ledger) and the plan are kept in
+benchmarks/results/compare_spaceship/<variant>/ (committed), and a new work folder is seeded
+from them, so `gome compare --resume` skips what is done. After each invocation (and with
+`--collect-only`, from a work folder a killed invocation left) the table and plot are written
+there from the finished runs: summary.md, summary.csv, progress.png, `model_steps.json` (per
+LLM agent, the steps the model wrote and how many were valid) and `meta.json` (each
+invocation's command, wall-clock and load).
 
     python benchmarks/compare_spaceship.py --variant scaffolded|plain [--minutes 30]
-        [--seeds 2] [--model local] [--dir runs/compare-spaceship-<variant>]
+        [--seeds 2] [--model local] [--dir runs/compare-spaceship-<variant>] [--collect-only]
 """
 
 from __future__ import annotations
@@ -29,15 +33,61 @@ from pathlib import Path
 
 from bench_offline import append_invocation, model_steps, run_timed
 
-from gome.compare import PROGRESS_PNG, SUMMARY_CSV, SUMMARY_MD, load_compare, run_name
+from gome.compare import COMPARE_FILE, load_compare, run_name, summarise
+from gome.journal import JOURNAL_FILE
+from gome.llm import LEDGER_FILE
+from gome.solve import RUN_CONFIG_FILE
 
 RESULTS = Path(__file__).parent / "results" / "compare_spaceship"
 COMPETITION = "spaceship-titanic"
 AGENTS = "gome,aide,builtin"
+# what the table, the plot and the model-step counts read of a finished run (its trial folders,
+# scripts and outputs stay in the work folder)
+RECORD_FILES = (RUN_CONFIG_FILE, JOURNAL_FILE, "grade.json", LEDGER_FILE)
 VARIANT_FLAGS: dict[str, list[str]] = {
     "scaffolded": [],
     "plain": ["--init", "draft", "--edit-mode", "full", "--no-static-checks"],
 }
+
+
+def keep_records(folder: Path, results: Path) -> list[str]:
+    """Copy the plan and the records of every finished run of `folder` into `results`;
+    the names of the finished runs (none when `folder` holds no comparison)."""
+    if not (folder / COMPARE_FILE).is_file():
+        return []
+    _, finished = load_compare(folder)
+    results.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(folder / COMPARE_FILE, results / COMPARE_FILE)
+    for name in finished:
+        (results / name).mkdir(exist_ok=True)
+        for file in RECORD_FILES:
+            if (folder / name / file).is_file():
+                shutil.copy2(folder / name / file, results / name / file)
+    return finished
+
+
+def seed_folder(folder: Path, results: Path) -> None:
+    """A new work folder starts from the kept records, so their runs are skipped."""
+    if (folder / COMPARE_FILE).is_file() or not (results / COMPARE_FILE).is_file():
+        return
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(results / COMPARE_FILE, folder / COMPARE_FILE)
+    _, finished = load_compare(results)
+    for name in finished:
+        shutil.copytree(results / name, folder / name)
+
+
+def write_results(results: Path) -> None:
+    """Table, plot and model steps of the finished runs kept in `results`."""
+    plan, finished = load_compare(results)
+    summarise(plan, results)
+    runs = [
+        (agent, COMPETITION, results / run_name(agent, seed))
+        for agent, seed in plan.runs()
+        if agent != "builtin" and run_name(agent, seed) in finished
+    ]
+    steps = json.dumps(model_steps(runs), indent=2)
+    (results / "model_steps.json").write_text(steps + "\n")
 
 
 def main() -> None:
@@ -46,32 +96,30 @@ def main() -> None:
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--model", default="local")
-    parser.add_argument("--dir", type=Path, help="Compare folder (default: runs/compare-...).")
+    parser.add_argument("--dir", type=Path, help="Work folder (default: runs/compare-...).")
+    parser.add_argument(
+        "--collect-only", action="store_true", help="Keep the work folder's finished runs; no run."
+    )
     args = parser.parse_args()
     folder = args.dir or Path(f"runs/compare-spaceship-{args.variant}")
-    command = [sys.executable, "-m", "gome", "compare"]
-    if (folder / "compare.json").is_file():
-        command += ["--resume", str(folder)]
-    else:
-        command += [COMPETITION, "--agents", AGENTS, "--model", args.model]
-        command += ["--minutes", str(args.minutes), "--seeds", str(args.seeds)]
-        command += ["--dir", str(folder), *VARIANT_FLAGS[args.variant]]
-    meta = run_timed(command)
-    if meta["returncode"] != 0:
-        raise SystemExit(meta["returncode"])
     results = RESULTS / args.variant
-    results.mkdir(parents=True, exist_ok=True)
-    for name in (SUMMARY_MD, SUMMARY_CSV, PROGRESS_PNG):
-        shutil.copy2(folder / name, results / name)
-    plan, _ = load_compare(folder)
-    runs = [
-        (agent, COMPETITION, folder / run_name(agent, seed))
-        for agent, seed in plan.runs()
-        if agent != "builtin"
-    ]
-    steps = json.dumps(model_steps(runs), indent=2)
-    (results / "model_steps.json").write_text(steps + "\n")
-    append_invocation(results, meta)
+    keep_records(folder, results)  # what a killed invocation finished
+    if not args.collect_only:
+        seed_folder(folder, results)
+        command = [sys.executable, "-m", "gome", "compare"]
+        if (folder / COMPARE_FILE).is_file():
+            command += ["--resume", str(folder)]
+        else:
+            command += [COMPETITION, "--agents", AGENTS, "--model", args.model]
+            command += ["--minutes", str(args.minutes), "--seeds", str(args.seeds)]
+            command += ["--dir", str(folder), *VARIANT_FLAGS[args.variant]]
+        meta = run_timed(command)
+        keep_records(folder, results)
+        append_invocation(results, meta)
+        if meta["returncode"] != 0:
+            raise SystemExit(meta["returncode"])
+    if (results / COMPARE_FILE).is_file():
+        write_results(results)
 
 
 if __name__ == "__main__":
