@@ -28,10 +28,9 @@ sys.path.insert(0, str(ROOT))
 
 from gome import competitions  # noqa: E402
 from gome.agent import SearchContext  # noqa: E402
-from gome.journal import Trial  # noqa: E402
+from gome.journal import Trial, code_hash  # noqa: E402
 from gome.llm import LLMReply  # noqa: E402
 from gome.optimizer import GomeAgent, GomeConfig  # noqa: E402
-from gome.optimizer.evidence import code_hash  # noqa: E402
 from tests.conftest import TOY_ID, write_toy_competition  # noqa: E402
 
 RESULT = ROOT / "benchmarks" / "results" / "optimizer_overhead.json"

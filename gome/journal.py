@@ -8,6 +8,7 @@ flight, and `gome solve --resume RUN` continues from the lines on disk. Views (`
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -26,6 +27,11 @@ FINAL_SEED = "final-seed"
 # is not comparable, so it is never a candidate either
 FINAL_REFIT = "final-refit"
 HARNESS_OPERATORS = frozenset({FINAL_SEED, FINAL_REFIT})
+
+
+def code_hash(code: str) -> str:
+    """A trial's `code_hash`: the script's identity across a run."""
+    return hashlib.sha256(code.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)

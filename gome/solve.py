@@ -8,7 +8,6 @@ result. A killed run resumes from its journal without redoing finished trials.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import random
@@ -38,7 +37,14 @@ from gome.guard import (
     validation_gap,
 )
 from gome.integrity import check_submission, scan_code
-from gome.journal import FINAL_REFIT, FINAL_SEED, HARNESS_OPERATORS, Journal, Trial
+from gome.journal import (
+    FINAL_REFIT,
+    FINAL_SEED,
+    HARNESS_OPERATORS,
+    Journal,
+    Trial,
+    code_hash,
+)
 from gome.llm import (
     LEDGER_FILE,
     BudgetExceededError,
@@ -494,7 +500,7 @@ class SolveRun:
             operator=proposal.operator,
             hypothesis=proposal.hypothesis,
             code_path=str(script.relative_to(self.run_dir)),
-            code_hash=hashlib.sha256(proposal.code.encode()).hexdigest()[:16],
+            code_hash=code_hash(proposal.code),
             recipe=proposal.recipe,
             label=str(result.label),
             runtime_s=round(result.duration_s, 3),

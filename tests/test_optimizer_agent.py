@@ -11,10 +11,9 @@ import pytest
 
 from gome.agent import Proposal, SearchContext
 from gome.competitions import Competition, load_competition
-from gome.journal import Trial
+from gome.journal import Trial, code_hash
 from gome.llm import LLMReply
 from gome.optimizer import GomeAgent, GomeConfig
-from gome.optimizer.evidence import code_hash
 from tests.conftest import TOY_ID
 from tests.test_omega_registry import saved_entry
 
@@ -350,12 +349,13 @@ def test_traces_alternate_and_are_told_their_siblings(run: Run) -> None:
     in_flight = [
         Proposal(code="", operator="improve", hypothesis="try catboost", recipe={"trace": 1})
     ]
-    agent, client = agent_for(run, [DIAGNOSIS, script_reply(BETTER)], traces=2)
+    fresh = script_reply(BETTER.replace("0.3", "0.2"))  # a script not run yet
+    agent, client = agent_for(run, [DIAGNOSIS, fresh], traces=2)
     proposal = agent.propose(run.context(in_flight=in_flight))  # trace 0: 2 trials vs 3
     assert (proposal.recipe["trace"], proposal.operator) == (0, "improve")
     prompt = client.prompt(0)
     assert "in flight: try catboost" in prompt and "trace 1: gradient boosting" in prompt
-    agent, client = agent_for(run, [DIAGNOSIS, script_reply(BETTER)], traces=2, diversify=False)
+    agent, client = agent_for(run, [DIAGNOSIS, fresh], traces=2, diversify=False)
     agent.propose(run.context(in_flight=in_flight))
     assert "catboost" not in client.prompt(0) and "Other traces" not in client.prompt(0)
 
@@ -371,7 +371,8 @@ def test_merge_near_the_end_combines_the_traces_best_scripts(run: Run) -> None:
     assert proposal.parent_ids == ("t0003", "t0001")
     assert "Best scripts of the other traces" in client.prompt(0)
     run.add(proposal.code, "merge", score=0.86, parents=proposal.parent_ids)
-    agent, _ = agent_for(run, [DIAGNOSIS, script_reply(SCRIPT)], traces=2)
+    fresh = script_reply(SCRIPT.replace("1.0", "2.0"))
+    agent, _ = agent_for(run, [DIAGNOSIS, fresh], traces=2)
     assert agent.propose(run.context(time_left=250.0)).operator != "merge"  # once only
 
 

@@ -383,17 +383,21 @@ def test_slot_mode_on_a_parent_without_slots_writes_whole_scripts(run: Run) -> N
     assert "complete new script" in client.prompt(1)
 
 
-def test_an_improve_step_whose_code_fails_every_repair_tries_its_next_hypothesis(
-    run: Run, builtin_code: str
-) -> None:
-    run.add(builtin_code, "init-builtin", score=0.8)
+def _two_hypotheses() -> str:
     diagnosis = json.loads(DIAGNOSIS)
     diagnosis["scenario_problems"].append({"problem": "x1 - x2 matters", "evidence": "a gap"})
     second = {**diagnosis["hypotheses"][0], "problem": 2, "hypothesis": "add x1 minus x2"}
     diagnosis["hypotheses"].append(second)
+    return json.dumps(diagnosis)
+
+
+def test_an_improve_step_whose_code_fails_every_repair_tries_its_next_hypothesis(
+    run: Run, builtin_code: str
+) -> None:
+    run.add(builtin_code, "init-builtin", score=0.8)
     reads_target = "    frame['y2'] = frame['label'] * 2\n    return frame"
     fixed = "    frame['x1m2'] = frame['x1'] - frame['x2']\n    return frame"
-    replies = [json.dumps(diagnosis), slot_reply(reads_target), slot_reply(fixed)]
+    replies = [_two_hypotheses(), slot_reply(reads_target), slot_reply(fixed)]
     config = GomeConfig(initialisation="builtin", edit_mode="slot", static_repairs=0)
     agent = GomeAgent(
         ScriptedClient(replies), config, run_dir=run.dir, seed_proposer=BuiltinProposer()
@@ -413,3 +417,29 @@ def test_an_improve_step_whose_code_fails_every_repair_tries_its_next_hypothesis
     )
     failed = agent.propose(run.context())
     assert failed.operator == "malformed-reply" and "abandoned" not in failed.recipe
+
+
+def test_an_edit_that_gives_a_script_already_run_is_not_run_again(
+    run: Run, builtin_code: str
+) -> None:
+    t0 = run.add(builtin_code, "init-builtin", score=0.8)
+    product = "    frame['x1x2'] = frame['x1'] * frame['x2']\n    return frame"
+    config = GomeConfig(initialisation="builtin", edit_mode="slot", hypothesis_attempts=1)
+    first = GomeAgent(
+        ScriptedClient([DIAGNOSIS, slot_reply(product)]),
+        config,
+        run_dir=run.dir,
+        seed_proposer=BuiltinProposer(),
+    )
+    code = first.propose(run.context()).code
+    earlier = run.add(code, "improve", score=0.79, parents=(t0.id,)).id  # not the parent
+    difference = "    frame['x1m2'] = frame['x1'] - frame['x2']\n    return frame"
+    replies = [_two_hypotheses(), slot_reply(product), slot_reply(difference)]
+    config = GomeConfig(initialisation="builtin", edit_mode="slot")
+    agent = GomeAgent(
+        ScriptedClient(replies), config, run_dir=run.dir, seed_proposer=BuiltinProposer()
+    )
+    proposal = agent.propose(run.context())
+    [abandoned] = proposal.recipe["abandoned"]
+    assert abandoned["reason"] == f"the edit gives the same script as {earlier}"
+    assert "frame['x1m2']" in proposal.code and proposal.operator == "improve"

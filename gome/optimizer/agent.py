@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from gome.agent import Agent, Proposal, SearchContext
-from gome.journal import Trial
+from gome.journal import Trial, code_hash
 from gome.llm import extract_json
 from gome.optimizer.acceptance import count_code_lines
 from gome.optimizer.budget import PromptBudget
@@ -103,6 +103,17 @@ def failure_script(stage: str, reason: str) -> str:
     else:
         message = f"gome: the {stage} reply was unusable after one retry: {reason}"
     return f"import sys\n\nsys.exit({message!r})\n"
+
+
+def _check_unseen(code: str, context: SearchContext) -> None:
+    """Raise `StepFailedError` when `code` is a script that already ran or is running: two
+    replies can prune or repair down to the same function, and a second run of it would only
+    repeat its score."""
+    seen = {t.code_hash: t.id for t in context.history}
+    seen |= {code_hash(p.code): "a step in progress" for p in context.in_flight}
+    twin = seen.get(code_hash(code))
+    if twin is not None:
+        raise StepFailedError("implement", f"the edit gives the same script as {twin}")
 
 
 def seed_view(context: SearchContext) -> SearchContext:
@@ -405,6 +416,7 @@ class GomeAgent:
             messages = implement_messages(briefing, target, chosen, step.step_size)
             try:
                 reply = self._write(step, "implement", messages, target, briefing)
+                _check_unseen(reply.code, context)
             except StepFailedError as failure:
                 if not untried or attempt == self.config.hypothesis_attempts:
                     raise

@@ -8,22 +8,16 @@ folder) or at `<run_dir>/<code_path>`; the script's output comes from the runner
 from __future__ import annotations
 
 import difflib
-import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from gome.journal import Trial
+from gome.journal import Trial, code_hash
 from gome.runner import head_tail
 
 MAX_DIFF_CHARS = 4000
 OUTPUT_HEAD_CHARS = 800
 OUTPUT_TAIL_CHARS = 2500
 OUTPUT_FILES = ("stdout.txt", "stderr.txt")
-
-
-def code_hash(code: str) -> str:
-    """The journal's `code_hash` of a script."""
-    return hashlib.sha256(code.encode()).hexdigest()[:16]
 
 
 class CodeStore:
