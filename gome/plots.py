@@ -222,6 +222,11 @@ def progress_figure(
         ax.step(xs + [end], ys + [ys[-1]], where="post", color=colour, ls=style, label=label)
         ax.scatter(xs, ys, color=colour, s=14, zorder=3)
     ax.axvline(budget_min, color="grey", lw=0.8, ls=":", label="budget")
+    ends = [max([curve.end_min, *(x for x, _ in curve.points)]) for curve in curves]
+    ax.set_xlim(0, max([budget_min, *ends]) * 1.02)
+    if not any(curve.points for curve in curves):  # say so, instead of an empty score axis
+        ax.text(0.5, 0.5, "no run left a valid trial", transform=ax.transAxes, ha="center")
+        ax.set_yticks([])
     if not direction.higher_is_better:
         ax.invert_yaxis()
     ax.set_xlabel("wall-clock minutes into the run")

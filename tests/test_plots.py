@@ -17,7 +17,15 @@ from PIL import Image
 from gome.direction import Direction
 from gome.errors import GomeError
 from gome.journal import Journal, Trial
-from gome.plots import COLORMAP, goodness, plot_run, tree_figure, tree_layout
+from gome.plots import (
+    COLORMAP,
+    Curve,
+    goodness,
+    plot_run,
+    progress_figure,
+    tree_figure,
+    tree_layout,
+)
 from gome.solve import RUN_CONFIG_FILE, SolveConfig
 from tests.conftest import TOY_ID
 
@@ -137,3 +145,13 @@ def test_runs_plot_command_says_where_the_png_is(toy_competition, tmp_path: Path
     assert done.returncode == 0, done.stdout + done.stderr
     assert str(output) in done.stdout
     assert_png(output)
+
+
+def test_progress_without_any_valid_trial_spans_the_run_and_says_so() -> None:
+    curves = [Curve(agent="gome", seed=0, points=[], end_min=31.0)]
+    figure = progress_figure(curves, Direction.HIGHER, "t", budget_min=30.0)
+    [ax] = figure.axes
+    assert ax.get_xlim()[0] == 0 and ax.get_xlim()[1] >= 31.0
+    assert [t.get_text() for t in ax.texts] == ["no run left a valid trial"]
+    scored = [Curve(agent="gome", seed=0, points=[(2.0, 0.8)], end_min=31.0)]
+    assert not progress_figure(scored, Direction.HIGHER, "t", budget_min=30.0).axes[0].texts
