@@ -443,3 +443,23 @@ def test_an_edit_that_gives_a_script_already_run_is_not_run_again(
     [abandoned] = proposal.recipe["abandoned"]
     assert abandoned["reason"] == f"the edit gives the same script as {earlier}"
     assert "frame['x1m2']" in proposal.code and proposal.operator == "improve"
+
+
+def test_when_every_hypothesis_failed_a_problem_no_hypothesis_answered_is_tried(
+    run: Run, builtin_code: str
+) -> None:
+    run.add(builtin_code, "init-builtin", score=0.8)
+    diagnosis = json.loads(DIAGNOSIS)  # one hypothesis, for the first of two problems
+    diagnosis["feedback_problems"] = [{"problem": "x1 - x2 is unused", "evidence": "a gap"}]
+    reads_target = "    frame['y2'] = frame['label'] * 2\n    return frame"
+    fixed = "    frame['x1m2'] = frame['x1'] - frame['x2']\n    return frame"
+    replies = [json.dumps(diagnosis), slot_reply(reads_target), slot_reply(fixed)]
+    config = GomeConfig(initialisation="builtin", edit_mode="slot", static_repairs=0)
+    client = ScriptedClient(replies)
+    agent = GomeAgent(client, config, run_dir=run.dir, seed_proposer=BuiltinProposer())
+    proposal = agent.propose(run.context())
+    assert proposal.operator == "improve" and proposal.hypothesis == "x1 - x2 is unused"
+    assert proposal.recipe["drawn"]["unanswered_problem"] is True
+    assert "x1 - x2 is unused" in client.prompt(2)  # the second implement prompt states it
+    [abandoned] = proposal.recipe["abandoned"]
+    assert abandoned["hypothesis"].startswith("add the product of x1 and x2")

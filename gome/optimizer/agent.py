@@ -46,7 +46,13 @@ from gome.optimizer.coding import (
 )
 from gome.optimizer.config import GomeConfig
 from gome.optimizer.data_preview import DataPreview
-from gome.optimizer.diagnosis import Diagnosis, draw_hypothesis, parse_diagnosis, top_hypotheses
+from gome.optimizer.diagnosis import (
+    Diagnosis,
+    draw_hypothesis,
+    parse_diagnosis,
+    top_hypotheses,
+    unanswered_problems,
+)
 from gome.optimizer.evidence import CodeStore, gather_evidence
 from gome.optimizer.momentum import StepRecord, build_momentum
 from gome.optimizer.prompts import (
@@ -403,14 +409,18 @@ class GomeAgent:
         )
         step.notes["diagnosis"] = diagnosis.to_recipe()
         top = top_hypotheses(diagnosis.hypotheses, self.config.top_k)
-        untried = list(top)
+        untried, unanswered = list(top), unanswered_problems(diagnosis)
         for attempt in range(1, self.config.hypothesis_attempts + 1):
-            chosen = draw_hypothesis(untried, context.rng, weighted=self.config.weighted_draw)
-            untried.remove(chosen)
+            if untried:
+                chosen = draw_hypothesis(untried, context.rng, weighted=self.config.weighted_draw)
+                untried.remove(chosen)
+            else:
+                chosen = unanswered.pop(0)
             step.notes["drawn"] = {
                 "hypothesis": chosen.statement,
                 "weighted_score": round(chosen.weighted_score, 3),
                 "top_k": [round(h.weighted_score, 3) for h in top],
+                **({} if chosen in top else {"unanswered_problem": True}),
             }
             target = EditTarget.resolve(self.config.edit_mode, parent_code, chosen.statement)
             messages = implement_messages(briefing, target, chosen, step.step_size)
@@ -418,7 +428,7 @@ class GomeAgent:
                 reply = self._write(step, "implement", messages, target, briefing)
                 _check_unseen(reply.code, context)
             except StepFailedError as failure:
-                if not untried or attempt == self.config.hypothesis_attempts:
+                if not (untried or unanswered) or attempt == self.config.hypothesis_attempts:
                     raise
                 self._abandon(step, chosen.statement, failure)
                 continue

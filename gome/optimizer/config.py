@@ -91,8 +91,9 @@ class GomeConfig(Scaffolding):
     top_k: int = 5
     weighted_draw: bool = True
     # an improve step whose code fails every check and repair (or whose reply is unusable)
-    # tries another of its top hypotheses, up to this many in all: a small model's failure
-    # is often the idea's, and a second idea costs less than a wasted step
+    # tries another of its top hypotheses (then a problem no hypothesis answered, stated as
+    # the change), up to this many in all: a small model's failure is often the idea's, and
+    # a second idea costs less than a wasted step
     hypothesis_attempts: int = 2
     # acceptance: staged (validity, integrity, clearly better, tie-break) or plain greedy
     staged_acceptance: bool = True

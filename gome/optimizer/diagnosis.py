@@ -164,6 +164,19 @@ def top_hypotheses(hypotheses: Sequence[Hypothesis], k: int) -> list[Hypothesis]
     return sorted(hypotheses, key=lambda h: -h.weighted_score)[:k]
 
 
+def unanswered_problems(diagnosis: Diagnosis) -> list[Hypothesis]:
+    """The problems no hypothesis answers, each as a hypothesis that states the problem
+    itself, scored neutrally: what a step tries once its hypotheses' code has failed, since a
+    small model often names several problems and answers only one."""
+    answered = {h.problem for h in diagnosis.hypotheses}
+    neutral = dict.fromkeys(CRITERIA_WEIGHTS, NEUTRAL_SCORE)
+    return [
+        Hypothesis(problem, problem.statement, neutral, unscored=tuple(CRITERIA_WEIGHTS))
+        for problem in diagnosis.problems
+        if problem not in answered
+    ]
+
+
 def draw_hypothesis(
     hypotheses: Sequence[Hypothesis], rng: random.Random, *, weighted: bool = True
 ) -> Hypothesis:
