@@ -266,6 +266,26 @@ def test_isolation_check_runs_the_recipe_a_slot_returns_against_its_contract(
     assert "unchanged" in same
     raises = _recipe_checked(builtin_code, "    return recipe['model']", run)
     assert "KeyError" in raises.problem and raises.line is not None
+    lost = _recipe_checked(builtin_code, "    del recipe['members']\n    return recipe", run)
+    assert lost.problem.count("members") == 1  # the lost key, said once
+
+
+def test_parameters_no_model_library_takes_are_caught_before_a_run(
+    run: Run, builtin_code: str
+) -> None:
+    """Seen with the 1.5B model: a choose_recipe edit put {'transformer': {...}} into a
+    member's params, and LightGBM raised on the dict in the trial."""
+    nested = "    recipe['members'][0]['params']['transformer'] = {'layers': 2}\n    return recipe"
+    found = _recipe_checked(builtin_code, nested, run).problem
+    assert "member 0: params 'transformer' is of type dict" in found
+    listed = (
+        "    recipe['members'][0]['params']['monotone_constraints'] = [1, 0]\n    return recipe"
+    )
+    assert _recipe_checked(builtin_code, listed, run).problem is None
+    body = "    return dict(params, cv=object())"
+    code = splice_slot(builtin_code, "model_params", f"def model_params(family, params):\n{body}\n")
+    problem = check_slot_in_isolation(code, "model_params", run.context().public_dir, ["label"])
+    assert "'cv' is of type object" in problem.problem and "must be a number" in problem.problem
 
 
 def _run_script(code: str, run: Run, folder: Path) -> str:

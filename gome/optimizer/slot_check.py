@@ -18,6 +18,7 @@ import pandas as pd
 CANDIDATE = "candidate.py"
 FAILURE_PREFIX = "slot_check_failed: "
 RECIPE_KEYS = ("members", "folds", "seeds", "group_cv")
+PLAIN_VALUES = "a parameter's value must be a number, a string, True/False or a list of those"
 
 
 def fail(message: str, exc: BaseException | None = None) -> None:
@@ -28,6 +29,22 @@ def fail(message: str, exc: BaseException | None = None) -> None:
         line = ours[-1].lineno if ours else None
     print(FAILURE_PREFIX + json.dumps({"message": message, "line": line}))
     sys.exit(1)
+
+
+def unusable_params(params: dict) -> list[str]:
+    """Keys whose values no model library takes as a parameter: anything but a number, a
+    string, True/False, None or a list of those (LightGBM raises on a dict, e.g.)."""
+    scalar = (str, int, float, bool, type(None))
+
+    def plain(value: object) -> bool:
+        items = value if isinstance(value, list | tuple) else [value]
+        return all(isinstance(item, scalar) for item in items)
+
+    return [
+        f"{key!r} is of type {type(value).__name__}"
+        for key, value in params.items()
+        if not plain(value)
+    ]
 
 
 def check_model_params(ns: dict) -> None:
@@ -41,6 +58,9 @@ def check_model_params(ns: dict) -> None:
         if not isinstance(params, dict) or not all(isinstance(k, str) for k in params):
             kind = type(params).__name__
             fail(f"model_params({family!r}, ...) must return a dict with str keys, not {kind}")
+        unusable = unusable_params(params)
+        if unusable:
+            fail(f"model_params({family!r}, ...): {'; '.join(unusable)}; {PLAIN_VALUES}")
     print("slot_check: ok")
 
 
@@ -53,7 +73,8 @@ def recipe_problems(
     problems = [f"the recipe lost its key {k!r}" for k in RECIPE_KEYS if k not in recipe]
     members = recipe.get("members")
     if not isinstance(members, list) or not 1 <= len(members) <= limits["members"]:
-        problems.append(f"members must be a list of 1-{limits['members']} model dicts")
+        if "members" in recipe:  # a lost key is reported once, above
+            problems.append(f"members must be a list of 1-{limits['members']} model dicts")
         members = []
     for i, member in enumerate(members):
         if not isinstance(member, dict):
@@ -64,8 +85,13 @@ def recipe_problems(
         features = member.get("features")
         if not isinstance(features, list) or not features or not set(features) <= set(blocks):
             problems.append(f"member {i}: features must be a non-empty list from {blocks}")
-        if not isinstance(member.get("params"), dict):
+        params = member.get("params")
+        if not isinstance(params, dict):
             problems.append(f"member {i}: params must be a dict (it may be empty)")
+        elif unusable_params(params):
+            problems.append(
+                f"member {i}: params {'; '.join(unusable_params(params))}; {PLAIN_VALUES}"
+            )
         trials = member.get("tune_trials", 0)
         if not isinstance(trials, int) or not 0 <= trials <= limits["tune_trials"]:
             problems.append(f"member {i}: tune_trials must be an int in 0-{limits['tune_trials']}")
