@@ -18,6 +18,7 @@ from gome.llm import MalformedReplyError
 from gome.optimizer import GomeAgent, GomeConfig
 from gome.optimizer.slots import (
     HANDLED_ALREADY,
+    ONLY_THESE_MODELS,
     SLOTS,
     SlotCheck,
     available_slots,
@@ -208,6 +209,8 @@ def test_gome_slot_step_checks_the_slot_alone_and_repairs_it_before_any_trial(
     assert "x1: float64" in implement and "add the product of x1 and x2" in implement
     # imputation and encoding, the 1.5B model's most frequent ideas, are ruled out up front
     assert HANDLED_ALREADY in implement and HANDLED_ALREADY in client.prompt(0)
+    # and a model change can only pick a family the script has (not "a Transformers model")
+    assert ONLY_THESE_MODELS in client.prompt(0) and "lightgbm, xgboost, hgb" in ONLY_THESE_MODELS
     repair = client.prompt(2)
     assert "read the target column 'label'" in repair and "frame['y2']" in repair
     assert "def build_features" not in repair

@@ -34,6 +34,7 @@ from gome.optimizer.patches import PATCH_FORMAT, apply_patches, parse_patches
 from gome.optimizer.schedule import STEP_GUIDANCE, StepSize
 from gome.optimizer.slots import (
     HANDLED_ALREADY,
+    ONLY_THESE_MODELS,
     SLOTS,
     available_slots,
     choose_slot,
@@ -362,10 +363,11 @@ def _slot_rule(code: str, edit_mode: EditMode) -> str:
     if not slots:
         return ""
     names = " or ".join(f"`{name}`" for name in slots)
+    models = f" {ONLY_THESE_MODELS}" if "choose_recipe" in slots else ""
     return (
         f"\nThe script can only be changed through its functions {names} (shown in full "
         "above, with their contracts in their docstrings); every hypothesis must be a change to "
-        f"one of them, and name it. {HANDLED_ALREADY}"
+        f"one of them, and name it. {HANDLED_ALREADY}{models}"
     )
 
 

@@ -32,6 +32,13 @@ HANDLED_ALREADY = (
     "The models already handle missing values and string categories: filling NaN or "
     "re-encoding a column changes nothing."
 )
+# the 1.5B model's next most frequent idea, a neural network ("a Transformers model"), is a
+# model family no built-in script has; its diagnosis prompt names the ones there are
+ONLY_THESE_MODELS = (
+    "A model change can only choose among the script's model families ("
+    + ", ".join(FAMILIES)
+    + ", and any OMEGA models listed above): no neural network or other library is available."
+)
 # what a `choose_recipe` edit may ask for; more costs time the script may not have
 RECIPE_LIMITS = {"members": 4, "folds": 10, "seeds": 5, "tune_trials": 50}
 CHECK_TIMEOUT_S = 60.0
