@@ -186,6 +186,11 @@ def test_isolation_check_passes_a_good_slot_and_names_each_broken_contract(
     assert text.problem is None
     empty = _isolated(builtin_code, "    frame['n'] = float('nan')\n    return frame", run)
     assert "all NaN" in empty.problem
+    # mapping values as something they are not: the message shows what they are
+    mapped = "    frame['c'] = frame['colour'].map({1: 'r'}).astype(float)\n    return frame"
+    problem = _isolated(builtin_code, mapped, run).problem
+    assert "all NaN (the input values it reads look like colour: '" in problem
+    assert "(str)" in problem
     series = _isolated(builtin_code, "    return frame['x1']", run)
     assert "must return a DataFrame" in series.problem
 

@@ -8,6 +8,7 @@ is the line of candidate.py a failure points at.
 """
 
 import copy
+import inspect
 import json
 import runpy
 import sys
@@ -18,6 +19,7 @@ import pandas as pd
 CANDIDATE = "candidate.py"
 FAILURE_PREFIX = "slot_check_failed: "
 RECIPE_KEYS = ("members", "folds", "seeds", "group_cv")
+MAX_COLUMNS_SHOWN = 4
 PLAIN_VALUES = "a parameter's value must be a number, a string, True/False or a list of those"
 
 
@@ -133,7 +135,23 @@ def sample_frame(ns: dict, targets: list[str], rows: int) -> tuple[pd.DataFrame,
     return pd.concat(features, ignore_index=True), targets, len(train)
 
 
-def unusable_columns(ns: dict, out: pd.DataFrame, new: list[str]) -> list[str]:
+def values_read(ns: dict, frame: pd.DataFrame) -> str:
+    """The first values (and their Python types) of the input columns add_features names: an
+    all-NaN column usually compared or mapped them as something they are not (the string
+    'True' for a bool), which the message alone does not show the model."""
+    try:
+        source = inspect.getsource(ns["add_features"])
+    except (OSError, TypeError):
+        return ""
+    named = [c for c in frame.columns if f"'{c}'" in source or f'"{c}"' in source]
+    shown = []
+    for col in named[:MAX_COLUMNS_SHOWN]:
+        values = frame[col].dropna().unique()[:3]
+        shown.append(f"{col}: " + ", ".join(f"{v!r} ({type(v).__name__})" for v in values))
+    return f" (the input values it reads look like {' | '.join(shown)})" if shown else ""
+
+
+def unusable_columns(ns: dict, frame: pd.DataFrame, out: pd.DataFrame, new: list[str]) -> list[str]:
     """Why new columns would be lost: duplicated names, or nothing left once the script's
     `as_model_column` converted them (all missing)."""
     problems = []
@@ -142,7 +160,7 @@ def unusable_columns(ns: dict, out: pd.DataFrame, new: list[str]) -> list[str]:
         if not isinstance(values, pd.Series):
             problems.append(f"column {col!r} is duplicated")
         elif ns["as_model_column"](values) is None:
-            problems.append(f"new column {col!r} is all NaN")
+            problems.append(f"new column {col!r} is all NaN{values_read(ns, frame)}")
     return problems
 
 
@@ -182,7 +200,7 @@ def check_add_features(ns: dict, targets: list[str], rows: int) -> None:
             "so train rows stay first and test rows after them"
         )
     new = [c for c in out.columns if c not in raw]
-    problems = unusable_columns(ns, out, new)
+    problems = unusable_columns(ns, frame, out, new)
     if problems:
         fail("; ".join(problems))
     if not new:
