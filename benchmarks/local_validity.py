@@ -14,8 +14,9 @@ flag.
 Variants (each with `--no-coworker`): default (the local model's scaffolding as shipped),
 no-static-checks, no-prune, full-edit (no slots), init-draft (θ₀ drafted by the model).
 
-Writes benchmarks/results/local_validity.json (one entry per model x competition x variant,
-replaced on re-run).
+Writes benchmarks/results/local_validity.json: one entry per model x competition x variant x
+code commit (`<model>/<competition>/<variant>@<commit>`; entries from before commits were
+recorded have no `@`), replaced only when the same code is measured again.
 """
 
 from __future__ import annotations
@@ -120,7 +121,8 @@ def main() -> None:
         runs.mkdir(parents=True, exist_ok=True)
         for variant in args.variants.split(","):
             entry = run_variant(args.competition, args.model, args.minutes, VARIANTS[variant], runs)
-            results[f"{args.model}/{args.competition}/{variant}"] = entry
+            # one entry per code commit, so measurements of successive fixes sit side by side
+            results[f"{args.model}/{args.competition}/{variant}@{entry['commit']}"] = entry
             print(json.dumps(entry), flush=True)
             RESULTS.write_text(json.dumps(results, indent=2) + "\n")
 
