@@ -50,11 +50,11 @@ VARIANT_FLAGS: dict[str, list[str]] = {
 }
 
 
-def keep_records(folder: Path, results: Path) -> list[str]:
-    """Copy the plan and the records of every finished run of `folder` into `results`;
-    the names of the finished runs (none when `folder` holds no comparison)."""
+def keep_records(folder: Path, results: Path) -> None:
+    """Copy the plan and the records of every finished run of `folder` into `results`
+    (nothing when `folder` holds no comparison)."""
     if not (folder / COMPARE_FILE).is_file():
-        return []
+        return
     _, finished = load_compare(folder)
     results.mkdir(parents=True, exist_ok=True)
     shutil.copy2(folder / COMPARE_FILE, results / COMPARE_FILE)
@@ -63,7 +63,6 @@ def keep_records(folder: Path, results: Path) -> list[str]:
         for file in RECORD_FILES:
             if (folder / name / file).is_file():
                 shutil.copy2(folder / name / file, results / name / file)
-    return finished
 
 
 def seed_folder(folder: Path, results: Path) -> None:

@@ -73,6 +73,22 @@ def slot_reply(body: str, sketch: str = "Add x1 * x2.") -> str:
     return script_reply(f"def add_features(frame):\n{body}\n", sketch)
 
 
+# slot bodies the scripted model replies with
+READS_TARGET = "    frame['y2'] = frame['label'] * 2\n    return frame"
+PRODUCT = "    frame['x1x2'] = frame['x1'] * frame['x2']\n    return frame"
+DIFFERENCE = "    frame['x1m2'] = frame['x1'] - frame['x2']\n    return frame"
+
+
+def slot_agent(run: Run, replies: list[str], **config: object) -> tuple[GomeAgent, ScriptedClient]:
+    """GoME in slot mode from the built-in θ₀, answered by `replies` in order."""
+    client = ScriptedClient(replies)
+    settings = GomeConfig(initialisation="builtin", edit_mode="slot", **config)
+    agent = GomeAgent(
+        client, settings, run_dir=run.dir, seed_proposer=BuiltinProposer(), budget_s=3300
+    )
+    return agent, client
+
+
 @pytest.fixture
 def run(toy_competition: tuple[Path, Path], tmp_path: Path) -> Run:
     return Run(tmp_path, load_competition(TOY_ID))
@@ -199,13 +215,7 @@ def test_gome_slot_step_checks_the_slot_alone_and_repairs_it_before_any_trial(
     run: Run, builtin_code: str
 ) -> None:
     run.add(builtin_code, "init-builtin", score=0.8)
-    reads_target = "    frame['y2'] = frame['label'] * 2\n    return frame"
-    fixed = "    frame['x1x2'] = frame['x1'] * frame['x2']\n    return frame"
-    client = ScriptedClient([DIAGNOSIS, slot_reply(reads_target), slot_reply(fixed)])
-    config = GomeConfig(initialisation="builtin", edit_mode="slot")
-    agent = GomeAgent(
-        client, config, run_dir=run.dir, seed_proposer=BuiltinProposer(), budget_s=3300
-    )
+    agent, client = slot_agent(run, [DIAGNOSIS, slot_reply(READS_TARGET), slot_reply(PRODUCT)])
     proposal = agent.propose(run.context())
     assert [p for p, _ in client.calls] == ["gome:diagnosis", "gome:implement", "gome:repair"]
     implement = client.prompt(1)
@@ -379,12 +389,8 @@ def test_gome_slot_step_drops_a_failing_statement_instead_of_asking_for_a_repair
     run: Run, builtin_code: str, prune: bool
 ) -> None:
     run.add(builtin_code, "init-builtin", score=0.8)
-    fixed = "    frame['x1x2'] = frame['x1'] * frame['x2']\n    return frame"
-    client = ScriptedClient([DIAGNOSIS, slot_reply(HALF_BROKEN), slot_reply(fixed)])
-    config = GomeConfig(initialisation="builtin", edit_mode="slot", prune=prune)
-    agent = GomeAgent(
-        client, config, run_dir=run.dir, seed_proposer=BuiltinProposer(), budget_s=3300
-    )
+    replies = [DIAGNOSIS, slot_reply(HALF_BROKEN), slot_reply(PRODUCT)]
+    agent, client = slot_agent(run, replies, prune=prune)
     proposal = agent.propose(run.context())
     assert "frame['x1x2']" in proposal.code and "c_len" not in proposal.code
     first_round = proposal.recipe["static_checks"][0]
@@ -423,13 +429,8 @@ def test_an_improve_step_whose_code_fails_every_repair_tries_its_next_hypothesis
     run: Run, builtin_code: str
 ) -> None:
     run.add(builtin_code, "init-builtin", score=0.8)
-    reads_target = "    frame['y2'] = frame['label'] * 2\n    return frame"
-    fixed = "    frame['x1m2'] = frame['x1'] - frame['x2']\n    return frame"
-    replies = [_two_hypotheses(), slot_reply(reads_target), slot_reply(fixed)]
-    config = GomeConfig(initialisation="builtin", edit_mode="slot", static_repairs=0)
-    agent = GomeAgent(
-        ScriptedClient(replies), config, run_dir=run.dir, seed_proposer=BuiltinProposer()
-    )
+    replies = [_two_hypotheses(), slot_reply(READS_TARGET), slot_reply(DIFFERENCE)]
+    agent, _ = slot_agent(run, replies, static_repairs=0)
     proposal = agent.propose(run.context())
     assert proposal.operator == "improve" and "frame['x1m2']" in proposal.code
     [abandoned] = proposal.recipe["abandoned"]
@@ -437,12 +438,7 @@ def test_an_improve_step_whose_code_fails_every_repair_tries_its_next_hypothesis
     assert proposal.hypothesis != abandoned["hypothesis"]
     assert proposal.recipe["static_checks"] == [{"problems": []}]  # the second attempt's
     # with one attempt the same replies end the step as a labelled failure
-    one = GomeConfig(
-        initialisation="builtin", edit_mode="slot", static_repairs=0, hypothesis_attempts=1
-    )
-    agent = GomeAgent(
-        ScriptedClient(replies), one, run_dir=run.dir, seed_proposer=BuiltinProposer()
-    )
+    agent, _ = slot_agent(run, replies, static_repairs=0, hypothesis_attempts=1)
     failed = agent.propose(run.context())
     assert failed.operator == "malformed-reply" and "abandoned" not in failed.recipe
 
@@ -451,22 +447,11 @@ def test_an_edit_that_gives_a_script_already_run_is_not_run_again(
     run: Run, builtin_code: str
 ) -> None:
     t0 = run.add(builtin_code, "init-builtin", score=0.8)
-    product = "    frame['x1x2'] = frame['x1'] * frame['x2']\n    return frame"
-    config = GomeConfig(initialisation="builtin", edit_mode="slot", hypothesis_attempts=1)
-    first = GomeAgent(
-        ScriptedClient([DIAGNOSIS, slot_reply(product)]),
-        config,
-        run_dir=run.dir,
-        seed_proposer=BuiltinProposer(),
-    )
+    first, _ = slot_agent(run, [DIAGNOSIS, slot_reply(PRODUCT)], hypothesis_attempts=1)
     code = first.propose(run.context()).code
     earlier = run.add(code, "improve", score=0.79, parents=(t0.id,)).id  # not the parent
-    difference = "    frame['x1m2'] = frame['x1'] - frame['x2']\n    return frame"
-    replies = [_two_hypotheses(), slot_reply(product), slot_reply(difference)]
-    config = GomeConfig(initialisation="builtin", edit_mode="slot")
-    agent = GomeAgent(
-        ScriptedClient(replies), config, run_dir=run.dir, seed_proposer=BuiltinProposer()
-    )
+    replies = [_two_hypotheses(), slot_reply(PRODUCT), slot_reply(DIFFERENCE)]
+    agent, _ = slot_agent(run, replies)
     proposal = agent.propose(run.context())
     [abandoned] = proposal.recipe["abandoned"]
     assert abandoned["reason"] == f"the edit gives the same script as {earlier}"
@@ -479,12 +464,8 @@ def test_when_every_hypothesis_failed_a_problem_no_hypothesis_answered_is_tried(
     run.add(builtin_code, "init-builtin", score=0.8)
     diagnosis = json.loads(DIAGNOSIS)  # one hypothesis, for the first of two problems
     diagnosis["feedback_problems"] = [{"problem": "x1 - x2 is unused", "evidence": "a gap"}]
-    reads_target = "    frame['y2'] = frame['label'] * 2\n    return frame"
-    fixed = "    frame['x1m2'] = frame['x1'] - frame['x2']\n    return frame"
-    replies = [json.dumps(diagnosis), slot_reply(reads_target), slot_reply(fixed)]
-    config = GomeConfig(initialisation="builtin", edit_mode="slot", static_repairs=0)
-    client = ScriptedClient(replies)
-    agent = GomeAgent(client, config, run_dir=run.dir, seed_proposer=BuiltinProposer())
+    replies = [json.dumps(diagnosis), slot_reply(READS_TARGET), slot_reply(DIFFERENCE)]
+    agent, client = slot_agent(run, replies, static_repairs=0)
     proposal = agent.propose(run.context())
     assert proposal.operator == "improve" and proposal.hypothesis == "x1 - x2 is unused"
     assert proposal.recipe["drawn"]["unanswered_problem"] is True

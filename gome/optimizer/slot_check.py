@@ -88,12 +88,11 @@ def recipe_problems(
         if not isinstance(features, list) or not features or not set(features) <= set(blocks):
             problems.append(f"member {i}: features must be a non-empty list from {blocks}")
         params = member.get("params")
+        unusable = unusable_params(params) if isinstance(params, dict) else []
         if not isinstance(params, dict):
             problems.append(f"member {i}: params must be a dict (it may be empty)")
-        elif unusable_params(params):
-            problems.append(
-                f"member {i}: params {'; '.join(unusable_params(params))}; {PLAIN_VALUES}"
-            )
+        elif unusable:
+            problems.append(f"member {i}: params {'; '.join(unusable)}; {PLAIN_VALUES}")
         trials = member.get("tune_trials", 0)
         if not isinstance(trials, int) or not 0 <= trials <= limits["tune_trials"]:
             problems.append(f"member {i}: tune_trials must be an int in 0-{limits['tune_trials']}")
