@@ -182,7 +182,9 @@ def test_new_columns_of_any_dtype_reach_the_models_as_numbers_or_small_categorie
 
 def _isolated(code: str, body: str, run: Run) -> SlotCheck:
     spliced = splice_slot(code, "add_features", f"def add_features(frame):\n{body}\n")
-    found = check_slot_in_isolation(spliced, "add_features", run.context().public_dir, ["label"])
+    found = check_slot_in_isolation(
+        spliced, "add_features", code, run.context().public_dir, ["label"]
+    )
     if found.line is not None:  # the line of the spliced script the failure points at
         assert "frame[" in spliced.splitlines()[found.line - 1]
     return found
@@ -264,7 +266,9 @@ def test_recipe_slot_contract_names_the_families_and_blocks_the_script_has() -> 
 
 def _recipe_checked(code: str, body: str, run: Run) -> SlotCheck:
     spliced = splice_slot(code, "choose_recipe", f"def choose_recipe(recipe):\n{body}\n")
-    return check_slot_in_isolation(spliced, "choose_recipe", run.context().public_dir, ["label"])
+    return check_slot_in_isolation(
+        spliced, "choose_recipe", code, run.context().public_dir, ["label"]
+    )
 
 
 def test_isolation_check_runs_the_recipe_a_slot_returns_against_its_contract(
@@ -296,14 +300,50 @@ def test_parameters_no_model_library_takes_are_caught_before_a_run(
     nested = "    recipe['members'][0]['params']['transformer'] = {'layers': 2}\n    return recipe"
     found = _recipe_checked(builtin_code, nested, run).problem
     assert "member 0: params 'transformer' is of type dict" in found
+    # a list is a value LightGBM takes; this one aborts the fit (the output cannot be
+    # monotone in a categorical feature), which a fit on the sample finds before the trial
     listed = (
         "    recipe['members'][0]['params']['monotone_constraints'] = [1, 0]\n    return recipe"
     )
-    assert _recipe_checked(builtin_code, listed, run).problem is None
+    found = _recipe_checked(builtin_code, listed, run).problem
+    assert "is of type" not in found
+    assert found.startswith("fitting lightgbm with the parameters from choose_recipe crashed")
     body = "    return dict(params, cv=object())"
     code = splice_slot(builtin_code, "model_params", f"def model_params(family, params):\n{body}\n")
-    problem = check_slot_in_isolation(code, "model_params", run.context().public_dir, ["label"])
+    problem = check_slot_in_isolation(
+        code, "model_params", builtin_code, run.context().public_dir, ["label"]
+    )
     assert "'cv' is of type object" in problem.problem and "must be a number" in problem.problem
+
+
+def _params_checked(code: str, body: str, run: Run) -> SlotCheck:
+    spliced = splice_slot(code, "model_params", f"def model_params(family, params):\n{body}\n")
+    return check_slot_in_isolation(
+        spliced, "model_params", code, run.context().public_dir, ["label"]
+    )
+
+
+def test_a_parameter_edit_must_change_what_a_model_predicts(run: Run, builtin_code: str) -> None:
+    """Seen with the 1.5B model: model_params set n_estimators (which the script sets itself),
+    'family' and 'thread' (no LightGBM parameters), and a choose_recipe edit put 'transformer'
+    into a member's params; both ran valid and changed nothing."""
+    ignored = "    return {**params, 'n_estimators': 100, 'family': 'hgb', 'thread': 2}"
+    found = _params_checked(builtin_code, ignored, run).problem
+    assert "model_params changes nothing the models use" in found
+    assert "predict exactly the same" in found and "(family, n_estimators, thread)" in found
+    other = "    return {**params, 'max_depth': 3} if family == 'xgboost' else params"
+    found = _params_checked(builtin_code, other, run).problem
+    assert "same parameters as before for the recipe's models (lightgbm)" in found
+    assert (
+        _params_checked(builtin_code, "    return {**params, 'num_leaves': 3}", run).problem is None
+    )
+    broken = _params_checked(builtin_code, "    return {**params, 'num_leaves': -3}", run).problem
+    assert broken.startswith("fitting lightgbm with the parameters from model_params raised")
+    unused = "    recipe['members'][0]['params']['transformer'] = 'bert'\n    return recipe"
+    found = _recipe_checked(builtin_code, unused, run).problem
+    assert "choose_recipe changes nothing the models use" in found and "(transformer)" in found
+    deeper = "    recipe['members'][0]['params']['num_leaves'] = 3\n    return recipe"
+    assert _recipe_checked(builtin_code, deeper, run).problem is None
 
 
 def _run_script(code: str, run: Run, folder: Path) -> str:

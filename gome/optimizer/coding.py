@@ -135,7 +135,7 @@ def find_script_problems(draft: _Draft, target: EditTarget, briefing: Briefing) 
         return problems
     assert target.slot is not None
     found = check_slot_in_isolation(
-        draft.code, target.slot, briefing.public_dir, briefing.target_columns
+        draft.code, target.slot, target.parent_code, briefing.public_dir, briefing.target_columns
     )
     return [] if found.problem is None else [Problem("slot-check", found.problem, found.line)]
 

@@ -1,10 +1,15 @@
 """Run one slot of a candidate script alone on a data sample and check its contract.
 
 A standalone script (not imported by gome): `slots.check_slot_in_isolation` copies it into a
-scratch folder next to `candidate.py` (the spliced script) and `slot_check.json` (the slot,
-target columns and sample size), and runs it in the sandbox with ./input mounted. It prints
-`slot_check: ok ...`, or `slot_check_failed: {"message": ..., "line": ...}` and exits 1; `line`
-is the line of candidate.py a failure points at.
+scratch folder next to `candidate.py` (the spliced script), `parent.py` (the script it edits)
+and `slot_check.json` (the slot, target columns and sample size), and runs it in the sandbox
+with ./input mounted. It prints `slot_check: ok ...`, or `slot_check_failed: {"message": ...,
+"line": ...}` and exits 1; `line` is the line of candidate.py a failure points at.
+
+A `model_params` or `choose_recipe` edit must also change what a model predicts: both versions
+of each changed model are fitted on a sample of the train rows. Why: the 1.5B model's parameter
+edits often set only what the script owns (n_estimators, threads) or keys the library ignores
+(`family`, `transformer`); they ran "valid" and changed nothing, a step spent for no signal.
 """
 
 import copy
@@ -13,11 +18,16 @@ import json
 import runpy
 import sys
 import traceback
+from collections.abc import Callable
 
+import numpy as np
 import pandas as pd
 
 CANDIDATE = "candidate.py"
+PARENT = "parent.py"
+EFFECT_ROWS = 2000  # train rows the models are fitted on to see a parameter's effect
 FAILURE_PREFIX = "slot_check_failed: "
+FITTING_PREFIX = "slot_check_fitting: "
 RECIPE_KEYS = ("members", "folds", "seeds", "group_cv")
 MAX_COLUMNS_SHOWN = 4
 PLAIN_VALUES = "a parameter's value must be a number, a string, True/False or a list of those"
@@ -49,9 +59,66 @@ def unusable_params(params: dict) -> list[str]:
     ]
 
 
-def check_model_params(ns: dict) -> None:
+Predict = Callable[[dict, dict], np.ndarray]
+
+
+def sample_predictor(ns: dict, targets: list[str]) -> Predict:
+    """`predict(member, params)`: the member's model fitted with `params` on the first
+    EFFECT_ROWS train rows (its blocks and the script's own add_features), predicting them."""
+    frame, targets, n_train = sample_frame(ns, targets, EFFECT_ROWS)
+    train = pd.read_csv("input/train.csv", nrows=EFFECT_ROWS)
+    target = ns["target_plan"](train, targets)[0][0]
+    labelled = target.notna().to_numpy()
+    _, y, n_classes = ns["encode_target"](target[labelled])
+    profile = ns["profile_columns"](frame, ns["TASK"]["id_column"])
+    built: dict[tuple[str, ...], pd.DataFrame] = {}
+
+    def predict(member: dict, params: dict) -> np.ndarray:
+        blocks = tuple(member["features"])
+        if blocks not in built:
+            features = ns["build_features"](frame, profile, list(blocks))
+            built[blocks] = features.iloc[:n_train][labelled]
+        X = built[blocks]
+        return ns["fit_predict"](member, params, X, y, [X], 0, n_classes)[0]
+
+    return predict
+
+
+def changed_keys(pairs: list[tuple[dict, dict, dict]]) -> list[str]:
+    return sorted({k for _, old, new in pairs for k in {*old, *new} if old.get(k) != new.get(k)})
+
+
+def check_effect(pairs: list[tuple[dict, dict, dict]], predict: Predict, edit: str) -> None:
+    """Fail unless some (member, params before, params after) fits differently after: the
+    changed keys are then ones the script sets itself or the library ignores."""
+    for member, old, new in pairs:
+        try:
+            before = predict(member, old)
+        except Exception:  # the parent's own fit fails on the sample: nothing to compare
+            return
+        fitting = f"fitting {member['family']} with the parameters from {edit}"
+        print(FITTING_PREFIX + fitting, flush=True)  # named by the caller if the process dies
+        try:
+            after = predict(member, new)
+        except Exception as exc:
+            fail(f"{fitting} raised {type(exc).__name__}: {exc}")
+        if not np.allclose(before, after, rtol=0.0, atol=1e-9):
+            return
+    families = sorted({member["family"] for member, _, _ in pairs})
+    fail(
+        f"{edit} changes nothing the models use: fitted on {EFFECT_ROWS} train rows, the "
+        f"models it changes ({', '.join(families)}) predict exactly the same with and without "
+        "the edit. The keys it "
+        f"changes ({', '.join(changed_keys(pairs))}) are set by the script itself (n_estimators, "
+        "early stopping, seeds, threads) or are not parameters of that model; change a "
+        "parameter the model uses"
+    )
+
+
+def check_model_params(ns: dict, parent: dict, targets: list[str]) -> None:
     slot = ns["model_params"]
-    families = {m["family"] for m in ns.get("RECIPE", {}).get("members", [])} | {"lightgbm"}
+    members = ns["choose_recipe"](copy.deepcopy(ns["RECIPE"]))["members"]
+    families = {m["family"] for m in members} | {"lightgbm"}
     for family in sorted(families):
         try:
             params = slot(family, {})
@@ -63,6 +130,20 @@ def check_model_params(ns: dict) -> None:
         unusable = unusable_params(params)
         if unusable:
             fail(f"model_params({family!r}, ...): {'; '.join(unusable)}; {PLAIN_VALUES}")
+    pairs = []
+    for member in members:
+        given = member["params"]
+        old = parent["model_params"](member["family"], dict(given))
+        new = slot(member["family"], dict(given))
+        if old != new:
+            pairs.append((member, old, new))
+    if not pairs:
+        used = ", ".join(sorted({m["family"] for m in members}))
+        fail(
+            f"model_params returns the same parameters as before for the recipe's models "
+            f"({used}), so the edit would change nothing; change a parameter of one of them"
+        )
+    check_effect(pairs, sample_predictor(ns, targets), "model_params")
     print("slot_check: ok")
 
 
@@ -108,7 +189,25 @@ def recipe_problems(
     return problems
 
 
-def check_choose_recipe(ns: dict, spec: dict) -> None:
+def params_only_changes(before: dict, after: dict) -> list[tuple[dict, dict, dict]] | None:
+    """(member, params before, params after) of each member whose params alone changed, when
+    nothing else of the recipe did; None when something else changed."""
+    old_members, new_members = before["members"], after["members"]
+    rest_same = {k: v for k, v in before.items() if k != "members"} == {
+        k: v for k, v in after.items() if k != "members"
+    }
+    if not rest_same or len(old_members) != len(new_members):
+        return None
+    pairs = []
+    for old, new in zip(old_members, new_members, strict=True):
+        if {**old, "params": None} != {**new, "params": None}:
+            return None
+        if old["params"] != new["params"]:
+            pairs.append((new, old["params"], new["params"]))
+    return pairs
+
+
+def check_choose_recipe(ns: dict, parent: dict, spec: dict) -> None:
     given = copy.deepcopy(ns["RECIPE"])
     try:
         recipe = ns["choose_recipe"](copy.deepcopy(given))
@@ -119,8 +218,14 @@ def check_choose_recipe(ns: dict, spec: dict) -> None:
     problems = recipe_problems(recipe, families, list(ns["BLOCKS"]), spec["recipe_limits"])
     if problems:
         fail("; ".join(problems))
-    if recipe == given:
+    before = parent["choose_recipe"](copy.deepcopy(given))
+    if recipe == before:
         fail("choose_recipe returns the recipe unchanged, so the edit would change nothing")
+    pairs = params_only_changes(before, recipe)
+    if pairs:  # what the models get is the params after the script's model_params
+        tuned = ns["model_params"]
+        pairs = [(m, tuned(m["family"], dict(o)), tuned(m["family"], dict(n))) for m, o, n in pairs]
+        check_effect(pairs, sample_predictor(ns, spec["targets"]), "choose_recipe")
     print("slot_check: ok")
 
 
@@ -226,10 +331,11 @@ def main() -> None:
         fail(f"the script fails on import: {type(exc).__name__}: {exc}", exc)
     if spec["slot"] not in ns:
         fail(f"the script defines no function {spec['slot']}")
+    parent = runpy.run_path(PARENT, run_name="slot_check")  # the script the edit starts from
     if spec["slot"] == "model_params":
-        check_model_params(ns)
+        check_model_params(ns, parent, spec["targets"])
     elif spec["slot"] == "choose_recipe":
-        check_choose_recipe(ns, spec)
+        check_choose_recipe(ns, parent, spec)
     else:
         check_add_features(ns, spec["targets"], spec["rows"])
 

@@ -44,9 +44,11 @@ RECIPE_LIMITS = {"members": 4, "folds": 10, "seeds": 5, "tune_trials": 50}
 CHECK_TIMEOUT_S = 60.0
 CHECK_MEMORY_BYTES = 4 * 1024**3
 CANDIDATE_FILE = "candidate.py"  # the names slot_check.py expects
+PARENT_FILE = "parent.py"
 SPEC_FILE = "slot_check.json"
 CHECK_SCRIPT = Path(__file__).with_name("slot_check.py")
 FAILURE_PREFIX = "slot_check_failed: "
+FITTING_PREFIX = "slot_check_fitting: "
 
 
 @dataclass(frozen=True)
@@ -329,17 +331,20 @@ class SlotCheck:
 def check_slot_in_isolation(
     code: str,
     slot: str,
+    parent_code: str,
     public_dir: Path,
     targets: Sequence[str],
     *,
     timeout_s: float = CHECK_TIMEOUT_S,
 ) -> SlotCheck:
     """Run slot `slot` of the spliced script `code` alone on `SAMPLE_ROWS` train and test rows,
-    in the sandbox, and check its contract (see the slot's `contract`)."""
+    in the sandbox, and check its contract (see the slot's `contract`); a parameter slot must
+    also change what a model of the recipe predicts, next to `parent_code` (the script edited)."""
     with tempfile.TemporaryDirectory(prefix="gome-slot-") as tmp:
         folder = Path(tmp)
         folder.chmod(0o755)  # like a trial folder: the sandbox enters it before dropping root
         (folder / CANDIDATE_FILE).write_text(code, encoding="utf-8")
+        (folder / PARENT_FILE).write_text(parent_code, encoding="utf-8")
         spec = {
             "slot": slot,
             "targets": list(targets),
@@ -363,4 +368,8 @@ def check_slot_in_isolation(
     if result.timed_out:
         return SlotCheck(f"{slot} did not finish on {SAMPLE_ROWS} rows within {timeout_s:.0f}s")
     last = stderr.strip().splitlines()[-1:] or [f"exit code {result.exit_code}"]
+    fits = [line for line in stdout.splitlines() if line.startswith(FITTING_PREFIX)]
+    if fits:  # a model library aborted the process (LightGBM does on some parameter values)
+        fitting = fits[-1].removeprefix(FITTING_PREFIX)
+        return SlotCheck(f"{fitting} crashed the process: {last[0]}", output=stdout + stderr)
     return SlotCheck(f"the script failed before {slot} could run: {last[0]}", output=stderr)

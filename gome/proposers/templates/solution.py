@@ -767,6 +767,16 @@ def target_plan(train: pd.DataFrame, targets: list[str]) -> list[tuple[pd.Series
     return [(train[t], [t]) for t in targets]
 
 
+def encode_target(target: pd.Series) -> tuple[np.ndarray, np.ndarray, int]:
+    """(classes, y, n_classes) of a training target: class indices for classification; for
+    regression no classes and y as floats (log1p'd when the task says so)."""
+    if is_classification():
+        classes, y = np.unique(target.to_numpy(), return_inverse=True)
+        return classes, y, len(classes)
+    y = target.to_numpy(dtype=float)
+    return np.array([]), np.log1p(y) if TASK["log_target"] else y, 0
+
+
 def to_submission(pred: np.ndarray, classes: np.ndarray, columns: list[str]) -> dict[str, Any]:
     """Test predictions as submission columns: labels, probabilities or values."""
     if not is_classification():
@@ -832,13 +842,7 @@ def main() -> None:
     plans = target_plan(train, targets)
     for i, (target, outputs) in enumerate(plans):
         deadline = elapsed() + (TIME_BUDGET_S - elapsed()) / (len(plans) - i)
-        if is_classification():
-            classes, y = np.unique(target.to_numpy(), return_inverse=True)
-            n_classes = len(classes)
-        else:
-            classes, n_classes = np.array([]), 0
-            y = target.to_numpy(dtype=float)
-            y = np.log1p(y) if TASK["log_target"] else y
+        classes, y, n_classes = encode_target(target)
         oof, test_pred = fit_target(y, n_classes, frame, profile, len(train), groups, deadline)
         scores.append(metric(y, oof, TASK["metric"]))
         columns.update(to_submission(test_pred, classes, outputs))
