@@ -108,10 +108,9 @@ def check_effect(pairs: list[tuple[dict, dict, dict]], predict: Predict, edit: s
     fail(
         f"{edit} changes nothing the models use: fitted on {EFFECT_ROWS} train rows, the "
         f"models it changes ({', '.join(families)}) predict exactly the same with and without "
-        "the edit. The keys it "
-        f"changes ({', '.join(changed_keys(pairs))}) are set by the script itself (n_estimators, "
-        "early stopping, seeds, threads) or are not parameters of that model; change a "
-        "parameter the model uses"
+        f"the edit. The keys it changes ({', '.join(changed_keys(pairs))}) are set by the "
+        "script itself (n_estimators, early stopping, seeds, threads) or are not parameters of "
+        "that model; change a parameter the model uses"
     )
 
 
@@ -331,13 +330,15 @@ def main() -> None:
         fail(f"the script fails on import: {type(exc).__name__}: {exc}", exc)
     if spec["slot"] not in ns:
         fail(f"the script defines no function {spec['slot']}")
-    parent = runpy.run_path(PARENT, run_name="slot_check")  # the script the edit starts from
+    if spec["slot"] == "add_features":
+        check_add_features(ns, spec["targets"], spec["rows"])
+        return
+    # a parameter edit is compared with the script it starts from
+    parent = runpy.run_path(PARENT, run_name="slot_check")
     if spec["slot"] == "model_params":
         check_model_params(ns, parent, spec["targets"])
-    elif spec["slot"] == "choose_recipe":
-        check_choose_recipe(ns, parent, spec)
     else:
-        check_add_features(ns, spec["targets"], spec["rows"])
+        check_choose_recipe(ns, parent, spec)
 
 
 if __name__ == "__main__":
