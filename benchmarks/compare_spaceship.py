@@ -19,6 +19,10 @@ there from the finished runs: summary.md, summary.csv, progress.png, `model_step
 LLM agent, the steps the model wrote and how many were valid) and `meta.json` (each
 invocation's command, wall-clock and load).
 
+The built-in agent takes no model and no scaffolding flag (its run.json is the same in both
+variants), so its runs are made once: a variant borrows the built-in runs the other variant
+finished, with the same plan but for the scaffolding, instead of running them again.
+
     python benchmarks/compare_spaceship.py --variant scaffolded|plain [--minutes 30]
         [--seeds 2] [--model local] [--dir runs/compare-spaceship-<variant>] [--collect-only]
 """
@@ -29,11 +33,12 @@ import argparse
 import json
 import shutil
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from bench_offline import append_invocation, model_steps, run_timed
 
-from gome.compare import COMPARE_FILE, load_compare, run_name, summarise
+from gome.compare import COMPARE_FILE, load_compare, run_name, summarise, write_manifest
 from gome.journal import JOURNAL_FILE
 from gome.llm import LEDGER_FILE
 from gome.solve import RUN_CONFIG_FILE
@@ -63,6 +68,29 @@ def keep_records(folder: Path, results: Path) -> None:
         for file in RECORD_FILES:
             if (folder / name / file).is_file():
                 shutil.copy2(folder / name / file, results / name / file)
+
+
+def borrow_builtin_runs(results: Path) -> list[str]:
+    """Mark the built-in runs another variant finished as finished here, records copied: they
+    are the same runs (see the module docstring). Returns the names borrowed."""
+    if not (results / COMPARE_FILE).is_file():
+        return []
+    plan, finished = load_compare(results)
+    borrowed = []
+    for other in (RESULTS / variant for variant in VARIANT_FLAGS):
+        if other == results or not (other / COMPARE_FILE).is_file():
+            continue
+        other_plan, other_finished = load_compare(other)
+        if replace(other_plan, scaffolding=plan.scaffolding) != plan:
+            continue
+        for name in other_finished:
+            if name.startswith("builtin-") and name not in finished:
+                shutil.copytree(other / name, results / name, dirs_exist_ok=True)
+                finished.append(name)
+                borrowed.append(name)
+    if borrowed:
+        write_manifest(results, plan, finished)
+    return borrowed
 
 
 def seed_folder(folder: Path, results: Path) -> None:
@@ -103,6 +131,9 @@ def main() -> None:
     folder = args.dir or Path(f"runs/compare-spaceship-{args.variant}")
     results = RESULTS / args.variant
     keep_records(folder, results)  # what a killed invocation finished
+    borrowed = borrow_builtin_runs(results)
+    if borrowed:
+        print(f"borrowed from the other variant: {', '.join(borrowed)}")
     if not args.collect_only:
         seed_folder(folder, results)
         command = [sys.executable, "-m", "gome", "compare"]

@@ -94,7 +94,7 @@ def new_compare_dir(competition_id: str, root: Path = Path("runs")) -> Path:
 
 
 # -- the compare folder's manifest -----------------------------------------------------------
-def _write_manifest(folder: Path, plan: ComparePlan, finished: Sequence[str]) -> None:
+def write_manifest(folder: Path, plan: ComparePlan, finished: Sequence[str]) -> None:
     payload = {"plan": asdict(plan), "finished": list(finished)}
     tmp = folder / (COMPARE_FILE + ".tmp")
     tmp.write_text(json.dumps(payload, indent=2), encoding="utf-8")
@@ -116,7 +116,7 @@ def start_compare(plan: ComparePlan, folder: Path) -> None:
     if (folder / COMPARE_FILE).exists():
         raise GomeError(f"{folder} already holds a comparison; use --resume {folder}.")
     folder.mkdir(parents=True, exist_ok=True)
-    _write_manifest(folder, plan, [])
+    write_manifest(folder, plan, [])
 
 
 def check_resume(plan: ComparePlan, requested: dict[str, Any], folder: Path) -> None:
@@ -170,7 +170,7 @@ def run_compare(console: Console, plan: ComparePlan, folder: Path) -> bool:
         if run.interrupted:
             return False
         finished.append(name)
-        _write_manifest(folder, plan, finished)
+        write_manifest(folder, plan, finished)
     return True
 
 
