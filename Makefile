@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-local-llm lint format sandbox clean
+.PHONY: demo test lint format sandbox clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,9 +25,6 @@ test: $(STAMP) sandbox
 	$(BIN)/ruff check gome baselines omega tests benchmarks
 	$(BIN)/ruff format --check gome baselines omega tests benchmarks
 	$(BIN)/pytest -q
-
-test-local-llm: $(STAMP) sandbox
-	$(BIN)/pytest -q -m local_llm
 
 lint: $(STAMP)
 	$(BIN)/ruff check gome baselines omega tests benchmarks

@@ -57,6 +57,15 @@ TrialTimeoutOption = Annotated[
     float | None,
     typer.Option("--trial-timeout", help="Seconds per trial (default: budget/4, 60-3600)."),
 ]
+MaxStepsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-steps",
+        help="End the search after this many trials of the agent (final re-runs not counted), "
+        "or when the budget is spent. Default: the budget alone.",
+        show_default=False,
+    ),
+]
 RunHoursOption = Annotated[
     float | None, typer.Option("--hours", help="Wall-clock budget of each run.")
 ]
@@ -358,6 +367,7 @@ def solve_cmd(
     workers: Annotated[int, typer.Option("--workers", help="Trials run in parallel.")] = 1,
     seed: Annotated[int, typer.Option("--seed")] = 0,
     trial_timeout: TrialTimeoutOption = None,
+    max_steps: MaxStepsOption = None,
     guard_fraction: Annotated[
         float | None,
         typer.Option(
@@ -431,6 +441,7 @@ def solve_cmd(
         guard_fraction=guard_fraction,
         final_top_k=final_top_k,
         final_share=final_share,
+        max_steps=max_steps,
         run_dir=run_dir,
         resume=resume,
         data_dir=data_dir,
@@ -468,6 +479,7 @@ def compare_cmd(
         typer.Option("--workers", help="Trials in parallel (default 1).", show_default=False),
     ] = None,
     trial_timeout: TrialTimeoutOption = None,
+    max_steps: MaxStepsOption = None,
     init: InitOption = None,
     edit_mode: EditModeOption = None,
     static_checks: StaticChecksOption = None,
@@ -516,6 +528,7 @@ def compare_cmd(
         gpu=gpu,
         workers=workers,
         trial_timeout=trial_timeout,
+        max_steps=max_steps,
         scaffolding=scaffolding_settings(
             init, edit_mode, static_checks, static_repairs, prune, max_prompt_tokens
         ),
@@ -558,6 +571,7 @@ def bench_cmd(
     api_base: ApiBaseOption = None,
     max_dollars: RunMaxDollarsOption = None,
     trial_timeout: TrialTimeoutOption = None,
+    max_steps: MaxStepsOption = None,
     executor: Annotated[
         str,
         typer.Option(
@@ -650,6 +664,7 @@ def bench_cmd(
         api_base=api_base,
         max_dollars=max_dollars,
         trial_timeout=trial_timeout,
+        max_steps=max_steps,
         executor=executor,
         ray_address=ray_address,
         max_retries=max_retries,

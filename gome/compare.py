@@ -61,6 +61,7 @@ class ComparePlan:
     gpu: int | None = None
     workers: int = 1
     trial_timeout_s: float | None = None
+    max_steps: int | None = None
     data_dir: str | None = None
     # scaffolding flags given to GoME and AIDE alike (missing: each model's defaults)
     scaffolding: dict[str, Any] = field(default_factory=dict)
@@ -163,6 +164,7 @@ def run_compare(console: Console, plan: ComparePlan, folder: Path) -> bool:
             workers=plan.workers,
             seed=seed,
             trial_timeout=plan.trial_timeout_s,
+            max_steps=plan.max_steps,
             run_dir=None if resuming else run_dir,
             resume=run_dir if resuming else None,
             data_dir=Path(plan.data_dir) if plan.data_dir else None,
@@ -396,13 +398,15 @@ def write_summary(
     reference = ""
     if comp.reference_score is not None:
         reference = f" · reference model: {comp.reference_score:.5g}"
+    steps = "" if plan.max_steps is None else f" or {plan.max_steps} steps"
     means = [r for r in records if r["seed"] == "mean"]
     runs = [r for r in records if r["seed"] != "mean"]
     lines = [
         f"# {plan.competition_id}: {', '.join(plan.agents)}",
         "",
-        f"{comp.metric} ({better} is better){reference} · budget {plan.budget_s / 60:.4g} min per"
-        f" run · {plan.seeds} seed(s) · model {plan.model or 'default'} (LLM agents only)",
+        f"{comp.metric} ({better} is better){reference} · budget "
+        f"{plan.budget_s / 60:.4g} min{steps} per run · {plan.seeds} seed(s) · "
+        f"model {plan.model or 'default'} (LLM agents only)",
         "",
         "Scaffolding for GoME and AIDE alike: "
         + (", ".join(f"{k}={v}" for k, v in plan.scaffolding.items()) or "each model's defaults"),
@@ -522,6 +526,7 @@ def compare_command(
     gpu: int | None,
     workers: int | None,
     trial_timeout: float | None,
+    max_steps: int | None,
     scaffolding: dict[str, Any],
     compare_dir: Path | None,
     resume: Path | None,
@@ -546,6 +551,7 @@ def compare_command(
             "gpu": gpu,
             "workers": workers,
             "trial_timeout_s": trial_timeout,
+            "max_steps": max_steps,
             "data_dir": str(data_dir) if data_dir else None,
             "scaffolding": scaffolding or None,
         }
@@ -572,6 +578,7 @@ def compare_command(
             gpu=gpu,
             workers=workers or 1,
             trial_timeout_s=trial_timeout,
+            max_steps=max_steps,
             data_dir=str(data_dir) if data_dir else None,
             scaffolding=scaffolding,
         )

@@ -94,6 +94,9 @@ class SolveConfig:
     seed: int = 0
     data_dir: str | None = None
     trial_timeout_s: float | None = None
+    # the search ends after this many of the agent's trials (the harness's final re-runs and
+    # refit not counted), or when the budget is spent; None: the budget alone
+    max_steps: int | None = None
     memory_bytes: int | None = None
     api_base: str | None = None
     max_dollars: float | None = None
@@ -113,6 +116,8 @@ class SolveConfig:
             raise GomeError("--final-top-k must be at least 0 (0: no final re-runs).")
         if not 0.0 <= self.final_share < 1.0:
             raise GomeError("--final-share must be at least 0 (off) and below 1.")
+        if self.max_steps is not None and self.max_steps < 1:
+            raise GomeError("--max-steps must be at least 1.")
 
     @property
     def effective_trial_timeout_s(self) -> float:
@@ -334,6 +339,8 @@ class SolveRun:
         own state thread-safe)."""
         with self.lock:
             if self.stop.is_set() or self._search_time_left() < MIN_TRIAL_SECONDS:
+                return None
+            if self._steps_spent():
                 return None
             context = SearchContext(
                 competition=self.competition,
@@ -647,9 +654,18 @@ class SolveRun:
         then): the budget's end less the final reserves, earlier as the refit's reserve grows."""
         return self.status.ends_at - self._final_reserve_s() - self._refit_reserve_s()
 
+    def _steps_spent(self) -> bool:
+        """True once the agent has proposed `max_steps` trials (journaled or in flight)."""
+        if self.config.max_steps is None:
+            return False
+        journaled = sum(t.operator not in HARNESS_OPERATORS for t in self.journal.trials)
+        return journaled + len(self.in_flight) >= self.config.max_steps
+
     def _final_phase(self) -> bool:
-        """Re-runs start once the search can no longer start a trial before the reserve."""
-        return self._final_reserve_s() > 0 and self._search_time_left() < MIN_TRIAL_SECONDS
+        """Re-runs start once the search can no longer start a trial before the reserve, or
+        has taken its `max_steps`."""
+        search_over = self._search_time_left() < MIN_TRIAL_SECONDS or self._steps_spent()
+        return self._final_reserve_s() > 0 and search_over
 
     def _rerun(self, parent: Trial, seed: int) -> Trial:
         """`parent`'s script again under `GOME_SEED=seed`, journaled as a final-seed trial."""

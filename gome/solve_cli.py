@@ -116,6 +116,7 @@ def run_solve(
     guard_fraction: float | None = None,
     final_top_k: int | None = None,
     final_share: float | None = None,
+    max_steps: int | None = None,
 ) -> SolveRun:
     """One `gome solve` (also each run of `gome compare`); the finished run, `interrupted`
     set when Ctrl-C cut its search short."""
@@ -149,6 +150,7 @@ def run_solve(
             seed=seed,
             data_dir=str(data_dir) if data_dir else None,
             trial_timeout_s=trial_timeout,
+            max_steps=max_steps,
             **with_selection_defaults(
                 agent,
                 guard_fraction=guard_fraction,

@@ -456,3 +456,10 @@ def test_gome_runs_without_its_coworker_so_agents_differ_only_in_search(tmp_path
     assert "--no-coworker" in gome_run.attempt_argv([])
     assert "--no-coworker" not in aide_run.attempt_argv([])
     assert gome_run.attempt_argv([])[-2:] == aide_run.attempt_argv([])[-2:] == ["--model", "m"]
+
+
+def test_a_step_cap_reaches_every_run_of_the_bench(tmp_path: Path) -> None:
+    plan = BenchPlan("practice", ("a",), ("gome", "builtin"), seeds=1, budget_s=60, max_steps=5)
+    for agent in plan.agents:
+        argv = build_task(plan, RunSpec("a", agent, 0), tmp_path, None).attempt_argv([])
+        assert argv[argv.index("--max-steps") + 1] == "5"

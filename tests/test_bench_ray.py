@@ -93,6 +93,7 @@ def test_ray_bench_retries_a_killed_worker_and_resumes_its_run(
         api_base=None,
         max_dollars=None,
         trial_timeout=30.0,
+        max_steps=None,
         executor="ray",
         ray_address=None,
         max_retries=2,

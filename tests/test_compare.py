@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -147,6 +148,35 @@ def proposed(trials: list[dict]) -> list[dict]:
     return [t for t in trials if t["operator"] not in HARNESS_OPERATORS]
 
 
+def check_row_against_run(row: dict[str, str], run_dir: Path, best: Callable) -> None:
+    """One summary.csv row says what the run's own files say (`best`: max or min, the metric's
+    direction)."""
+    assert row["run"] == f"{row['agent']}-s{row['seed']}" == run_dir.name
+    every = journal_of(run_dir)
+    trials = proposed(every)
+    grade = json.loads((run_dir / "grade.json").read_text())
+    valid = [t for t in trials if is_valid(t)]
+    assert row["ran_as"] == row["agent"] == grade["agent"]
+    assert int(row["trials"]) == len(trials) > 0
+    assert int(row["final_reruns"]) == len(every) - len(trials)
+    assert int(row["valid_trials"]) == len(valid)
+    assert float(row["valid_rate"]) == pytest.approx(len(valid) / len(trials))
+    assert float(row["score"]) == grade["score"]
+    assert row["valid_submission"] == str(grade["valid_submission"])
+    assert float(row["best_validation"]) == pytest.approx(
+        best(t["validation_score"] for t in valid)
+    )
+    calls = ledger_of(run_dir)  # every call, also one the budget cut before its trial
+    assert int(row["tokens"]) == sum(c["prompt_tokens"] + c["completion_tokens"] for c in calls)
+    assert int(row["tokens"]) >= sum(t["tokens"] for t in every)
+    assert float(row["dollars"]) == pytest.approx(sum(c["cost_usd"] for c in calls))
+    assert float(row["llm_s"]) == pytest.approx(sum(t["llm_s"] for t in every))
+    failures = sum(int(row[k]) for k in row if k.startswith("fail_"))
+    assert failures == len(trials) - len(valid)
+    elapsed = json.loads((run_dir / "run.json").read_text())["elapsed_s"]
+    assert float(row["llm_share"]) == pytest.approx(float(row["llm_s"]) / elapsed)
+
+
 def compare(*args: str, server: str) -> subprocess.CompletedProcess:
     return gome_with_scripted_model("compare", *args, server=server, timeout=400)
 
@@ -179,30 +209,7 @@ def test_compare_tables_every_run_and_resume_skips_finished_ones(
     assert {(r["agent"], int(r["seed"])) for r in per_run} == expected
     assert len(per_run) == len(expected)
     for row in per_run:
-        run_dir = folder / row["run"]
-        assert row["run"] == f"{row['agent']}-s{row['seed']}"
-        every = journal_of(run_dir)
-        trials = proposed(every)
-        grade = json.loads((run_dir / "grade.json").read_text())
-        valid = [t for t in trials if is_valid(t)]
-        assert row["ran_as"] == row["agent"] == grade["agent"]
-        assert int(row["trials"]) == len(trials) > 0
-        assert int(row["final_reruns"]) == len(every) - len(trials)
-        assert int(row["valid_trials"]) == len(valid)
-        assert float(row["valid_rate"]) == pytest.approx(len(valid) / len(trials))
-        assert float(row["score"]) == grade["score"]
-        assert row["valid_submission"] == str(grade["valid_submission"])
-        best = max(t["validation_score"] for t in valid)  # accuracy: higher is better
-        assert float(row["best_validation"]) == pytest.approx(best)
-        calls = ledger_of(run_dir)  # every call, also one the budget cut before its trial
-        assert int(row["tokens"]) == sum(c["prompt_tokens"] + c["completion_tokens"] for c in calls)
-        assert int(row["tokens"]) >= sum(t["tokens"] for t in every)
-        assert float(row["dollars"]) == pytest.approx(sum(c["cost_usd"] for c in calls))
-        assert float(row["llm_s"]) == pytest.approx(sum(t["llm_s"] for t in every))
-        failures = sum(int(row[k]) for k in row if k.startswith("fail_"))
-        assert failures == len(trials) - len(valid)
-        elapsed = json.loads((run_dir / "run.json").read_text())["elapsed_s"]
-        assert float(row["llm_share"]) == pytest.approx(float(row["llm_s"]) / elapsed)
+        check_row_against_run(row, folder / row["run"], best=max)  # accuracy
         if row["agent"] == "builtin":
             assert row["model"] == "" and int(row["tokens"]) == 0 and float(row["llm_s"]) == 0
         else:

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from gome.journal import FINAL_SEED, HARNESS_OPERATORS
 from tests.conftest import TOY_ID
 
 GOME = [sys.executable, "-m", "gome"]
@@ -88,3 +89,21 @@ def test_kill_9_then_resume_loses_and_reruns_nothing(toy_competition, tmp_path: 
     ]
     assert len(seeds) == len(set(seeds)), "a final-seed re-run was done twice"
     assert (run_dir / "grade.json").is_file()
+
+
+@pytest.mark.slow
+def test_max_steps_ends_the_search_and_the_final_reruns_still_go(
+    toy_competition, tmp_path: Path
+) -> None:
+    run_dir = tmp_path / "run"
+    flags = ["--minutes", "10", "--max-steps", "2", "--final-top-k", "1", "--trial-timeout", "40"]
+    done = solve(run_dir, TOY_ID, "--agent", "builtin", *flags)
+    assert done.returncode == 0, done.stdout + done.stderr
+    trials = journal_lines(run_dir)
+    steps = [t for t in trials if t["operator"] not in HARNESS_OPERATORS]
+    assert len(steps) == 2
+    assert [t["operator"] for t in trials if t["operator"] == FINAL_SEED], "no final re-run"
+    run = json.loads((run_dir / "run.json").read_text())
+    assert run["config"]["max_steps"] == 2
+    assert run["elapsed_s"] < 300, "the run waited for its 10-minute budget"
+    assert json.loads((run_dir / "grade.json").read_text())["valid_submission"] is True

@@ -90,6 +90,8 @@ def build_task(
     fresh += ["--minutes", repr(plan.budget_s / 60), "--run-dir", str(run_dir)]
     if plan.trial_timeout_s is not None:
         fresh += ["--trial-timeout", repr(plan.trial_timeout_s)]
+    if plan.max_steps is not None:
+        fresh += ["--max-steps", str(plan.max_steps)]
     if plan.data_dir is not None:
         fresh += ["--data-dir", plan.data_dir]
     env = {key: os.environ[key] for key in FORWARDED_ENV if key in os.environ}
@@ -196,6 +198,7 @@ def bench_command(
     api_base: str | None,
     max_dollars: float | None,
     trial_timeout: float | None,
+    max_steps: int | None,
     executor: str,
     ray_address: str | None,
     max_retries: int,
@@ -230,6 +233,7 @@ def bench_command(
         api_base=api_base,
         max_dollars=max_dollars,
         trial_timeout_s=trial_timeout,
+        max_steps=max_steps,
         data_dir=data,
     )
     state = open_state(folder, plan, skipped)

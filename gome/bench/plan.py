@@ -56,6 +56,7 @@ class BenchPlan:
     api_base: str | None = None
     max_dollars: float | None = None
     trial_timeout_s: float | None = None
+    max_steps: int | None = None
     data_dir: str | None = None
 
     def runs(self) -> list[RunSpec]:
@@ -70,7 +71,15 @@ class BenchPlan:
 
 
 # settings that must not change between two invocations of the same bench
-SHARED_SETTINGS = ("budget_s", "model", "api_base", "max_dollars", "trial_timeout_s", "data_dir")
+SHARED_SETTINGS = (
+    "budget_s",
+    "model",
+    "api_base",
+    "max_dollars",
+    "trial_timeout_s",
+    "max_steps",
+    "data_dir",
+)
 
 
 def offline_source(comp: Competition) -> str | None:
