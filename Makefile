@@ -24,7 +24,7 @@ demo: $(STAMP) sandbox
 test: $(STAMP) sandbox
 	$(BIN)/ruff check gome baselines omega tests benchmarks
 	$(BIN)/ruff format --check gome baselines omega tests benchmarks
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q --durations=15
 
 lint: $(STAMP)
 	$(BIN)/ruff check gome baselines omega tests benchmarks
