@@ -24,7 +24,8 @@ variants), so its runs are made once: a variant borrows the built-in runs the ot
 finished, with the same plan but for the scaffolding, instead of running them again.
 
     python benchmarks/compare_spaceship.py --variant scaffolded|plain [--minutes 30]
-        [--seeds 2] [--model local] [--dir runs/compare-spaceship-<variant>] [--collect-only]
+        [--seeds 2 (more than the kept plan's: adds seeds)] [--model local]
+        [--dir runs/compare-spaceship-<variant>] [--collect-only]
 """
 
 from __future__ import annotations
@@ -121,7 +122,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--variant", choices=sorted(VARIANT_FLAGS), required=True)
     parser.add_argument("--minutes", type=float, default=30.0)
-    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument(
+        "--seeds", type=int, help="Seeds (default 2); on a kept comparison, more add seeds."
+    )
     parser.add_argument("--model", default="local")
     parser.add_argument("--dir", type=Path, help="Work folder (default: runs/compare-...).")
     parser.add_argument(
@@ -139,9 +142,10 @@ def main() -> None:
         command = [sys.executable, "-m", "gome", "compare"]
         if (folder / COMPARE_FILE).is_file():
             command += ["--resume", str(folder)]
+            command += ["--seeds", str(args.seeds)] if args.seeds else []
         else:
             command += [COMPETITION, "--agents", AGENTS, "--model", args.model]
-            command += ["--minutes", str(args.minutes), "--seeds", str(args.seeds)]
+            command += ["--minutes", str(args.minutes), "--seeds", str(args.seeds or 2)]
             command += ["--dir", str(folder), *VARIANT_FLAGS[args.variant]]
         meta = run_timed(command)
         keep_records(folder, results)

@@ -462,7 +462,10 @@ def compare_cmd(
     seeds: Annotated[
         int | None,
         typer.Option(
-            "--seeds", help="Runs per agent, seeds 0..S-1 (default 1).", show_default=False
+            "--seeds",
+            help="Runs per agent, seeds 0..S-1 (default 1); with --resume, more seeds than "
+            "planned add runs.",
+            show_default=False,
         ),
     ] = None,
     model: Annotated[
@@ -511,7 +514,8 @@ def compare_cmd(
 
     DIR/progress.png: best validation score so far against wall-clock time, a line per run.
 
-    Stopped at any point, `gome compare --resume DIR` skips finished runs and resumes the rest.
+    Stopped at any point, `gome compare --resume DIR` skips finished runs and resumes the rest;
+    `--resume DIR --seeds S` with more seeds than planned adds them.
     """
     from gome.compare import compare_command
 

@@ -19,7 +19,7 @@ import os
 import statistics
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -120,8 +120,13 @@ def start_compare(plan: ComparePlan, folder: Path) -> None:
     write_manifest(folder, plan, [])
 
 
-def check_resume(plan: ComparePlan, requested: dict[str, Any], folder: Path) -> None:
-    """On `--resume`, flags given again must match the plan on disk (None: not given)."""
+def resume_plan(plan: ComparePlan, requested: dict[str, Any], folder: Path) -> ComparePlan:
+    """The plan a `--resume` continues: flags given again must match the plan on disk (None:
+    not given), except `--seeds` above the planned count, which adds seeds to the comparison
+    (its finished runs stay comparable: nothing else may change)."""
+    seeds = requested.get("seeds")
+    if seeds is not None and seeds > plan.seeds:
+        plan = replace(plan, seeds=seeds)
     for key, value in requested.items():
         stored = getattr(plan, key)
         if value is not None and value != stored:
@@ -129,6 +134,7 @@ def check_resume(plan: ComparePlan, requested: dict[str, Any], folder: Path) -> 
                 f"{folder} was planned with {key}={stored!r}, not {value!r}; "
                 "resume with the same settings or start a new comparison."
             )
+    return plan
 
 
 def run_compare(console: Console, plan: ComparePlan, folder: Path) -> bool:
@@ -539,7 +545,7 @@ def compare_command(
     agent_list = parse_agents(agents) if agents is not None else None
     budget = budget_seconds(hours, minutes)
     if resume is not None:
-        plan, _ = load_compare(resume)
+        plan, finished = load_compare(resume)
         requested = {
             "competition_id": competition_id,
             "agents": agent_list,
@@ -555,7 +561,8 @@ def compare_command(
             "data_dir": str(data_dir) if data_dir else None,
             "scaffolding": scaffolding or None,
         }
-        check_resume(plan, requested, resume)
+        plan = resume_plan(plan, requested, resume)
+        write_manifest(resume, plan, finished)
         folder = resume
     else:
         if competition_id is None:

@@ -15,10 +15,10 @@ from PIL import Image
 from gome.compare import (
     COMPARE_FILE,
     ComparePlan,
-    check_resume,
     failure_label,
     parse_agents,
     progress_curve,
+    resume_plan,
 )
 from gome.direction import Direction
 from gome.errors import GomeError
@@ -46,13 +46,17 @@ def test_runs_go_seed_by_seed_so_a_cut_comparison_stays_balanced() -> None:
     assert plan.runs() == [("gome", 0), ("builtin", 0), ("gome", 1), ("builtin", 1)]
 
 
-def test_resume_refuses_settings_that_differ_from_the_plan(tmp_path: Path) -> None:
+def test_resume_refuses_settings_that_differ_from_the_plan_but_may_add_seeds(
+    tmp_path: Path,
+) -> None:
     plan = ComparePlan(TOY_ID, ("builtin",), seeds=2, budget_s=60, model="openai/x")
-    check_resume(plan, {"seeds": 2, "budget_s": 60.0, "model": None}, tmp_path)
+    assert resume_plan(plan, {"seeds": 2, "budget_s": 60.0, "model": None}, tmp_path) == plan
+    assert resume_plan(plan, {"seeds": 3}, tmp_path) == replace(plan, seeds=3)
+    assert resume_plan(plan, {"seeds": 3}, tmp_path).runs()[:2] == plan.runs()
     with pytest.raises(GomeError, match="seeds=2"):
-        check_resume(plan, {"seeds": 3}, tmp_path)
+        resume_plan(plan, {"seeds": 1}, tmp_path)
     with pytest.raises(GomeError, match="budget_s"):
-        check_resume(plan, {"budget_s": 120.0}, tmp_path)
+        resume_plan(plan, {"budget_s": 120.0, "seeds": 3}, tmp_path)
 
 
 def test_scaffolding_reaches_gome_and_aide_alike_and_survives_resume(
@@ -82,7 +86,7 @@ def test_scaffolding_reaches_gome_and_aide_alike_and_survives_resume(
         ("aide", scaffolding | {"coworker": False}, scaffolding),
     ]
     with pytest.raises(GomeError, match="scaffolding"):
-        check_resume(plan, {"scaffolding": {"edit_mode": "full"}}, tmp_path)
+        resume_plan(plan, {"scaffolding": {"edit_mode": "full"}}, tmp_path)
 
 
 def step(tid: str, started: str, finished: str, score: float | None, label: str = "ok") -> Trial:
