@@ -6,12 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from gome.competitions import load_competition
 from gome.llm import MalformedReplyError, NoCodeBlockError
 from gome.optimizer.agent import failure_script
-from gome.optimizer.data_preview import preview_data
+from gome.optimizer.data_preview import MAX_COLUMN_NAMES, MAX_COLUMNS_SHOWN, preview_data
 from gome.optimizer.patches import PatchError
 from gome.optimizer.prompts import EditTarget, check_script, parse_script_reply
 from tests.conftest import TOY_ID
@@ -64,6 +65,24 @@ def test_data_preview_shows_files_columns_head_and_target(
     assert "- x2: float64" in text and "missing" in text
     assert "Head:" in text and "Target `label` balance" in text
     assert "### test.csv: 80 rows x 4 columns" in text and "Columns: id, x1, x2, colour" in text
+
+
+def test_a_wide_table_lists_every_column_by_name_up_to_a_cap(
+    toy_competition: tuple[Path, Path], tmp_path: Path
+) -> None:
+    competition = load_competition(TOY_ID)
+    names = [f"col{i}" for i in range(MAX_COLUMNS_SHOWN + MAX_COLUMN_NAMES + 5)]
+    public = tmp_path / "wide"
+    public.mkdir()
+    train = pd.DataFrame([range(len(names) + 1)], columns=[*names, "label"])
+    train.to_csv(public / "train.csv", index=False)
+    train.drop(columns="label").to_csv(public / "test.csv", index=False)
+    text = preview_data(public, competition)
+    detailed, rest = names[:MAX_COLUMNS_SHOWN], [*names[MAX_COLUMNS_SHOWN:], "label"]
+    assert f"- {detailed[-1]}: int64" in text and f"- {rest[0]}: int64" not in text
+    listed = ", ".join(rest[:MAX_COLUMN_NAMES])
+    assert f"- the other {len(rest)} columns: {listed} (and 6 more)" in text
+    assert f"Columns: {', '.join(names[:MAX_COLUMN_NAMES])} (and 45 more)" in text
 
 
 def test_failure_script_exits_nonzero_with_the_reason(tmp_path: Path) -> None:

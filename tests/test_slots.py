@@ -231,6 +231,8 @@ def test_gome_slot_step_checks_the_slot_alone_and_repairs_it_before_any_trial(
     repair = client.prompt(2)
     assert "read the target column 'label'" in repair and "frame['y2']" in repair
     assert "def build_features" not in repair
+    # the repair shows no data preview, so it names the function's input columns (no target)
+    assert "Its input's columns: id, x1, x2, colour\n" in repair
     assert proposal.operator == "improve" and "frame['x1x2']" in proposal.code
     assert function_source(proposal.code, "build_features") == function_source(
         builtin_code, "build_features"

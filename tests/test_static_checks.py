@@ -64,7 +64,12 @@ def add(frame: pd.DataFrame) -> pd.DataFrame:
         ("unknown-column", 8, "Planet"),
         ("unknown-column", 12, "Destination"),
     }
-    assert "the columns are: Age, Cabin" in problems[0].message
+    columns = "the data's columns are: PassengerId, HomePlanet, Cabin, Age, Spa, Transported"
+    assert columns in problems[0].message  # listed once, on the first problem
+    assert not any("the data's columns" in p.message for p in problems[1:])
+    by_name = {p.message.split("'")[1]: p.message for p in problems}
+    assert "the closest are 'HomePlanet'" in by_name["Planet"]
+    assert "closest" not in by_name["Deck"]
     assert find_problems(code, ()) == []  # no known columns: nothing to compare with
 
 

@@ -21,6 +21,7 @@ from typing import Any, Protocol, TypeVar
 from gome.llm import LLMReply, MalformedReplyError, extract_code
 from gome.optimizer.auto_imports import add_missing_imports
 from gome.optimizer.config import Scaffolding
+from gome.optimizer.data_preview import name_list
 from gome.optimizer.prompts import (
     REPAIR_MARKER,
     Briefing,
@@ -183,7 +184,9 @@ class _Repair:
     parse: Callable[[str], _Draft]
 
 
-def _slot_repair(draft: _Draft, problems: list[Problem], target: EditTarget) -> _Repair:
+def _slot_repair(
+    draft: _Draft, problems: list[Problem], target: EditTarget, briefing: Briefing
+) -> _Repair:
     assert target.slot is not None
     slot = target.slot
     unit, offset = draft.unit, 0
@@ -200,7 +203,11 @@ def _slot_repair(draft: _Draft, problems: list[Problem], target: EditTarget) -> 
 
     shown = [local(p) for p in problems]
     what = f"the function `{slot}`"
-    fmt = f"Its contract:\n{SLOTS[slot].contract}\n{slot_reply(slot)}"
+    fmt = f"Its contract:\n{SLOTS[slot].contract}\n"
+    if SLOTS[slot].reads_columns:
+        inputs = [c for c in briefing.columns if c not in briefing.target_columns]
+        fmt += f"Its input's columns: {name_list(inputs)}\n"
+    fmt += slot_reply(slot)
     messages = repair_messages(shown, marked(unit.splitlines(), shown[0].line), what, fmt)
 
     def parse(text: str) -> _Draft:
@@ -231,11 +238,11 @@ def _window_repair(draft: _Draft, problems: list[Problem]) -> _Repair:
 
 
 def _repair(
-    caller: Caller, draft: _Draft, problems: list[Problem], target: EditTarget
+    caller: Caller, draft: _Draft, problems: list[Problem], target: EditTarget, briefing: Briefing
 ) -> tuple[_Draft, bool]:
     """One targeted repair; (the new draft, whether it had to be resampled)."""
     repair = (
-        _slot_repair(draft, problems, target)
+        _slot_repair(draft, problems, target, briefing)
         if target.mode == "slot"
         else _window_repair(draft, problems)
     )
@@ -303,7 +310,7 @@ def write_script(
             return ScriptReply(reply.sketch, draft.code, draft.unit)
         if round_number == scaffolding.static_repairs:
             break
-        draft, resampled = _repair(caller, draft, problems, target)
+        draft, resampled = _repair(caller, draft, problems, target, briefing)
         rounds[-1]["resampled"] = resampled
     reasons = "; ".join(rounds[-1]["problems"])
     raise StepFailedError(STATIC_CHECK_STAGE, f"still failing after repairs: {reasons}")

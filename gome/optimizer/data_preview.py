@@ -6,6 +6,7 @@ competitions; row counts of big files are estimated from the sample's bytes per 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,7 +17,8 @@ from gome.competitions import Competition
 SAMPLE_ROWS = 5000
 EXACT_COUNT_MAX_BYTES = 50_000_000
 MAX_LISTED_FILES = 25
-MAX_COLUMNS_SHOWN = 40
+MAX_COLUMNS_SHOWN = 40  # with dtype and missing share; the rest of a table by name only
+MAX_COLUMN_NAMES = 200
 HEAD_ROWS = 5
 
 
@@ -28,6 +30,16 @@ class DataPreview:
     text: str
     without_rows: str
     columns: tuple[str, ...]
+
+
+def name_list(names: Sequence[str], limit: int = MAX_COLUMN_NAMES) -> str:
+    """The first `limit` of `names`, comma-separated, and a count of the rest.
+
+    Why names past the detailed ones: on a wide table (house prices: 80 columns) a small model
+    that sees only some names invents placeholders such as `feature1` for the others."""
+    shown = ", ".join(map(str, names[:limit]))
+    rest = len(names) - limit
+    return f"{shown} (and {rest} more)" if rest > 0 else shown
 
 
 def table_columns(public_dir: Path) -> tuple[str, ...]:
@@ -94,15 +106,14 @@ def _table_preview(
     frame = pd.read_csv(path, nrows=SAMPLE_ROWS, low_memory=False)
     lines = [f"### {path.name}: {_row_count(path, len(frame))} rows x {frame.shape[1]} columns"]
     if not detailed:
-        shown = ", ".join(map(str, frame.columns[:MAX_COLUMNS_SHOWN]))
-        more = " ..." if frame.shape[1] > MAX_COLUMNS_SHOWN else ""
-        return lines + [f"Columns: {shown}{more}"]
+        return lines + [f"Columns: {name_list(list(frame.columns))}"]
     missing = frame.isna().mean()
     for name in frame.columns[:MAX_COLUMNS_SHOWN]:
         note = f", {missing[name]:.0%} missing" if missing[name] > 0 else ""
         lines.append(f"- {name}: {frame[name].dtype}, {frame[name].nunique()} unique{note}")
-    if frame.shape[1] > MAX_COLUMNS_SHOWN:
-        lines.append(f"- ... {frame.shape[1] - MAX_COLUMNS_SHOWN} more columns")
+    rest = list(frame.columns[MAX_COLUMNS_SHOWN:])
+    if rest:
+        lines.append(f"- the other {len(rest)} columns: {name_list(rest)}")
     if head_rows > 0:
         with pd.option_context("display.width", 160, "display.max_columns", 12):
             lines += ["Head:", frame.head(head_rows).to_string(max_colwidth=30)]

@@ -59,6 +59,8 @@ class Slot:
     contract: str
     keywords: tuple[str, ...]  # words of a hypothesis that point at this slot
     shows_recipe: bool = False  # its prompt shows the script's recipe block (what it edits)
+    # its input is the data's columns: a repair, which shows no data preview, names them
+    reads_columns: bool = False
 
 
 SLOTS: dict[str, Slot] = {
@@ -79,6 +81,7 @@ SLOTS: dict[str, Slot] = {
                 "- pandas is `pd`, numpy is `np`; import anything else inside the function."
             ),
             keywords=("feature", "column", "encode", "ratio", "interaction", "split", "count"),
+            reads_columns=True,
         ),
         Slot(
             name="model_params",

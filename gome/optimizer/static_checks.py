@@ -11,11 +11,14 @@ false alarms rare:
   `Age_log` or `Cabin_0` is assumed to be created by the script);
 - the script never uses the literal in any other way (an assignment `df["X"] = ...`, a dict
   key, a rename, `assign(X=...)`), which would create the column.
+Each flagged literal names the columns closest to it; the first also lists the data's columns
+(once: a repair prompt holds every problem).
 """
 
 from __future__ import annotations
 
 import ast
+import difflib
 import re
 from collections import Counter
 from collections.abc import Collection, Iterator
@@ -24,9 +27,11 @@ from dataclasses import dataclass
 from pyflakes import checker
 from pyflakes import messages as flake
 
+from gome.optimizer.data_preview import name_list
+
 SCRIPT_NAME = "solution.py"
 MIN_COLUMN_NAME_IN_LITERAL = 3  # shorter column names are too common as substrings
-MAX_COLUMNS_LISTED = 40
+MAX_CLOSE_NAMES = 3
 FRAME_NAME = re.compile(
     r"^(df|.*_df|df_.*|train.*|test.*|frame|.*_frame|data|full|all_data|combined|X|X_.*)$"
 )
@@ -149,15 +154,22 @@ def _looks_like_column(text: str) -> bool:
     return 0 < len(text) <= 60 and "\n" not in text and not text.endswith((".csv", ".py"))
 
 
+def closest_names(literal: str, names: Collection[str]) -> list[str]:
+    """The names most like `literal`, ignoring case (`Homeplanet` -> `HomePlanet`)."""
+    by_lower = {name.lower(): name for name in names}
+    close = difflib.get_close_matches(literal.lower(), by_lower, n=MAX_CLOSE_NAMES)
+    return [by_lower[match] for match in close]
+
+
 def unknown_columns(tree: ast.Module, columns: Collection[str]) -> list[Problem]:
     """Literal column reads of a frame that name no column of the data (see the module doc)."""
-    known = set(columns)
+    ordered = list(dict.fromkeys(columns))
+    known = set(ordered)
     if not known:
         return []
-    reads = list(_column_reads(tree, _frame_names(tree)))
+    reads = sorted(_column_reads(tree, _frame_names(tree)), key=lambda read: read[1])
     uses = _other_uses(tree, {id(node) for _, _, node in reads})
     long_names = [c for c in known if len(c) >= MIN_COLUMN_NAME_IN_LITERAL]
-    listed = ", ".join(sorted(known)[:MAX_COLUMNS_LISTED])
     problems, seen = [], set()
     for literal, line, _ in reads:
         if literal in known or literal in seen or uses[literal] or not _looks_like_column(literal):
@@ -165,14 +177,13 @@ def unknown_columns(tree: ast.Module, columns: Collection[str]) -> list[Problem]
         if any(name in literal for name in long_names):
             continue
         seen.add(literal)
-        problems.append(
-            Problem(
-                "unknown-column",
-                f"column {literal!r} is in no table of the data and the script never creates "
-                f"it; the columns are: {listed}",
-                line,
-            )
-        )
+        message = f"column {literal!r} is in no table of the data and the script never creates it"
+        close = closest_names(literal, ordered)
+        if close:
+            message += f"; the closest are {', '.join(map(repr, close))}"
+        if not problems:
+            message += f"; the data's columns are: {name_list(ordered)}"
+        problems.append(Problem("unknown-column", message, line))
     return problems
 
 
