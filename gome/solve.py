@@ -12,6 +12,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import threading
 import time
 from collections.abc import Callable
@@ -312,6 +313,7 @@ class SolveRun:
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.interrupted = False
+        self.search_over_because = ""  # logged once, when the search stops taking steps
         self.refit_trial: str | None = None  # whose submission.csv is kept, when refitted
         self.rng = random.Random(config.seed + len(self.journal))
         self._next_number = max((int(t.id[1:]) for t in self.journal), default=0) + 1
@@ -338,9 +340,7 @@ class SolveRun:
         the other workers' trials must be journaled and new ones proposed (agents keep their
         own state thread-safe)."""
         with self.lock:
-            if self.stop.is_set() or self._search_time_left() < MIN_TRIAL_SECONDS:
-                return None
-            if self._steps_spent():
+            if self.stop.is_set() or self._search_over():
                 return None
             context = SearchContext(
                 competition=self.competition,
@@ -654,18 +654,39 @@ class SolveRun:
         then): the budget's end less the final reserves, earlier as the refit's reserve grows."""
         return self.status.ends_at - self._final_reserve_s() - self._refit_reserve_s()
 
-    def _steps_spent(self) -> bool:
-        """True once the agent has proposed `max_steps` trials (journaled or in flight)."""
-        if self.config.max_steps is None:
-            return False
+    def _expected_step_s(self) -> float:
+        """What the agent's next step should take: the median model time of its steps so far
+        plus the median runtime of its valid trials (0 for what it has not done yet)."""
+        steps = [t for t in self.journal.trials if t.operator not in HARNESS_OPERATORS]
+        model = [t.llm_s for t in steps if t.llm_s > 0]
+        scripts = [t.runtime_s for t in steps if t.label == "ok"]
+        return sum(statistics.median(times) for times in (model, scripts) if times)
+
+    def _search_over(self) -> bool:
+        """True once the agent may take no more steps: it has proposed `max_steps` trials
+        (journaled or in flight), or the search's time left would not see a step through.
+
+        Why the second: a small local model's step takes minutes before its script starts; one
+        begun too late only times out at the search's end, and its time is better spent on the
+        final re-runs. The first time, the reason goes to the run's log."""
         journaled = sum(t.operator not in HARNESS_OPERATORS for t in self.journal.trials)
-        return journaled + len(self.in_flight) >= self.config.max_steps
+        left, step = self._search_time_left(), self._expected_step_s()
+        if self.config.max_steps is not None and (
+            journaled + len(self.in_flight) >= self.config.max_steps
+        ):
+            reason = f"{self.config.max_steps} steps taken"
+        elif left < max(MIN_TRIAL_SECONDS, step):
+            reason = f"a step takes about {step:.0f} s, {left:.0f} s left"
+        else:
+            return False
+        if not self.search_over_because:
+            self.search_over_because = reason
+            self.log(f"search over: {reason}")
+        return True
 
     def _final_phase(self) -> bool:
-        """Re-runs start once the search can no longer start a trial before the reserve, or
-        has taken its `max_steps`."""
-        search_over = self._search_time_left() < MIN_TRIAL_SECONDS or self._steps_spent()
-        return self._final_reserve_s() > 0 and search_over
+        """Re-runs start once the search is over (and there is a valid trial to re-run)."""
+        return self._final_reserve_s() > 0 and self._search_over()
 
     def _rerun(self, parent: Trial, seed: int) -> Trial:
         """`parent`'s script again under `GOME_SEED=seed`, journaled as a final-seed trial."""

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 from gome.agent import Proposal, SearchContext
 from gome.direction import Direction
 from gome.final_selection import FINAL_SEEDS, choose_final, next_rerun
 from gome.journal import FINAL_REFIT, FINAL_SEED, HARNESS_OPERATORS, Trial
-from gome.solve import SolveConfig, SolveRun
+from gome.solve import MIN_TRIAL_SECONDS, SolveConfig, SolveRun
 from tests.conftest import TOY_ID, make_trial
 
 UP = Direction.HIGHER
@@ -188,3 +189,26 @@ def test_guard_and_final_pick_default_on_for_llm_agents_only() -> None:
     assert off["guard_fraction"] == 0 and off["final_top_k"] == 0
     given = with_selection_defaults("builtin", guard_fraction=0.2, final_top_k=None)
     assert given["guard_fraction"] == 0.2 and given["final_top_k"] == 0
+
+
+def test_a_step_that_would_not_end_before_the_reserve_is_not_begun(toy_competition, tmp_path):
+    """Once the search has less time left than a step takes (the median model time of the
+    agent's steps plus the median runtime of its valid trials), the run goes on to the final
+    re-runs instead of beginning a step whose script could only time out."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    config = SolveConfig(competition_id=TOY_ID, budget_s=1000.0, final_top_k=1, final_share=0.2)
+    run = SolveRun(run_dir, config)
+    run.agent = ScriptedAgent(seeded(0.80, 0.01))
+    first = run.run_one()
+    assert first is not None and first.label == "ok"
+    search_left = MIN_TRIAL_SECONDS + 45
+    reserves = run._final_reserve_s() + run._refit_reserve_s()
+    run.status.elapsed_before_s = run.status.time_left_s - reserves - search_left
+    assert not run._search_over()  # a step of seconds still fits
+    # as if that step's model calls had taken two minutes
+    run.journal.trials[0] = replace(first, llm_s=120.0)
+    assert run._expected_step_s() == 120.0 + first.runtime_s
+    done = run.run_one()  # the scripted agent has nothing left: proposing would fail the test
+    assert done is not None and (done.operator, done.parent_ids) == (FINAL_SEED, (first.id,))
+    assert "search over: a step takes about" in (run_dir / "run.log").read_text()

@@ -103,6 +103,7 @@ def test_max_steps_ends_the_search_and_the_final_reruns_still_go(
     steps = [t for t in trials if t["operator"] not in HARNESS_OPERATORS]
     assert len(steps) == 2
     assert [t["operator"] for t in trials if t["operator"] == FINAL_SEED], "no final re-run"
+    assert "search over: 2 steps taken" in (run_dir / "run.log").read_text()
     run = json.loads((run_dir / "run.json").read_text())
     assert run["config"]["max_steps"] == 2
     assert run["elapsed_s"] < 300, "the run waited for its 10-minute budget"
