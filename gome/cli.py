@@ -363,6 +363,14 @@ def solve_cmd(
             "--aide-max-debug-depth", help="Consecutive debug steps.", rich_help_panel=AIDE
         ),
     ] = 3,
+    aide_review: Annotated[
+        bool,
+        typer.Option(
+            "--aide-review/--no-aide-review",
+            help="A model call judges each execution (buggy?, a summary for the memory).",
+            rich_help_panel=AIDE,
+        ),
+    ] = True,
     gpu: Annotated[int | None, typer.Option("--gpu", help="Pin trials to this GPU.")] = None,
     workers: Annotated[int, typer.Option("--workers", help="Trials run in parallel.")] = 1,
     seed: Annotated[int, typer.Option("--seed")] = 0,
@@ -433,6 +441,7 @@ def solve_cmd(
             "num_drafts": aide_num_drafts,
             "debug_prob": aide_debug_prob,
             "max_debug_depth": aide_max_debug_depth,
+            "review": aide_review,
         },
         gpu=gpu,
         workers=workers,

@@ -202,7 +202,8 @@ def reply_with_chat_completion(handler: BaseHTTPRequestHandler, model: str, text
 
 
 class ScriptedLLM(BaseHTTPRequestHandler):
-    """Answers chat completions: JSON for diagnosis prompts, a fenced script otherwise."""
+    """Answers chat completions: a review for AIDE's review prompts, JSON for diagnosis
+    prompts, a fenced script otherwise."""
 
     requests: list[str] = []
 
@@ -210,7 +211,15 @@ class ScriptedLLM(BaseHTTPRequestHandler):
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         prompt = body["messages"][-1]["content"]
         ScriptedLLM.requests.append(prompt)
-        if "JSON object" in prompt:
+        if "is_bug" in prompt:  # AIDE's review of an execution
+            review = {
+                "is_bug": False,
+                "summary": "It ran.",
+                "metric": 0.8,
+                "lower_is_better": False,
+            }
+            text = json.dumps(review)
+        elif "JSON object" in prompt:
             text = f"```json\n{json.dumps(DIAGNOSIS)}\n```"
         else:
             text = f"One-hot encode colour.\n```python\n{SOLUTION}```\n"

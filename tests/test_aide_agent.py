@@ -43,7 +43,10 @@ def add(run: Run, code: str, operator: str, **fields: object) -> Trial:
 def agent_for(
     run: Run, replies: Sequence[str], **config: object
 ) -> tuple[AideAgent, ScriptedClient]:
+    """An agent on scripted replies; without the review unless `review=True` (the review's
+    calls have their own tests: tests/test_aide_review.py)."""
     client = ScriptedClient(replies)
+    config.setdefault("review", False)
     return AideAgent(client, AideConfig(**config), run_dir=run.dir), client
 
 
@@ -57,7 +60,7 @@ def test_first_draft_is_briefed_and_told_to_start_simple(run: Run) -> None:
     proposal = agent.propose(run.context())
     assert (proposal.operator, proposal.code, proposal.parent_ids) == ("draft", SCRIPT, ())
     assert proposal.hypothesis == "Plan: a logistic baseline."
-    assert proposal.recipe["aide"] == AideConfig().as_recipe()
+    assert proposal.recipe["aide"] == AideConfig(review=False).as_recipe()
     assert proposal.recipe["policy_rule"] == "drafts-first"
     assert (proposal.recipe["step"], proposal.recipe["llm_calls"]) == ("draft", 1)
     assert (proposal.tokens, proposal.cost_usd) == (150, pytest.approx(0.001))
@@ -160,7 +163,9 @@ def test_scaffolding_seeds_the_first_draft_and_improves_one_slot(run: Run) -> No
     from tests.test_slots import slot_reply
 
     client = ScriptedClient([])
-    config = AideConfig(initialisation="builtin", edit_mode="slot", static_checks=True)
+    config = AideConfig(
+        initialisation="builtin", edit_mode="slot", static_checks=True, review=False
+    )
     agent = AideAgent(client, config, run_dir=run.dir, seed_proposer=BuiltinProposer())
     seeded = agent.propose(run.context())
     assert (seeded.operator, seeded.recipe["step"], client.calls) == ("draft", "init-builtin", [])

@@ -146,6 +146,7 @@ def test_config_validates_and_records_itself() -> None:
         "num_drafts": 5,
         "debug_prob": 0.5,
         "max_debug_depth": 3,
+        "review": True,  # a model call judges each execution
         # no scaffolding by default: plain AIDE
         "initialisation": "draft",
         "edit_mode": "full",
@@ -163,3 +164,18 @@ def test_config_validates_and_records_itself() -> None:
     ):
         with pytest.raises(ValueError):
             AideConfig(**bad)
+
+
+def test_a_node_the_review_judged_buggy_is_neither_improved_nor_left_undebugged() -> None:
+    trials = five_drafts()  # d3 (0.8) is the best good node by the harness's facts
+    judged = {"d3"}
+    rng = random.Random(0)
+    improve = choose_step(trials, AideConfig(debug_prob=0.0), HIGHER, rng, judged_buggy=judged)
+    assert (improve.operator, improve.parent.id) == ("improve", "d1")
+    debugged = {
+        choose_step(
+            trials, AideConfig(debug_prob=1.0), HIGHER, random.Random(s), judged_buggy=judged
+        ).parent.id
+        for s in range(30)
+    }
+    assert debugged == {"d2", "d3", "d4", "d5"}

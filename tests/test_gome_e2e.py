@@ -53,5 +53,9 @@ def test_llm_agent_solves_through_a_local_openai_compatible_server(
     assert ScriptedLLM.requests, "the server was never called"
     ledger = (run_dir / "llm_ledger.jsonl").read_text().splitlines()
     assert len(ledger) >= len(llm_steps)
+    if agent == "aide":  # each execution reviewed by a model call, the verdicts journaled
+        assert any(json.loads(line)["purpose"] == "aide:review" for line in ledger)
+        reviewed = {i for t in trials for i in t["recipe"].get("reviews", {})}
+        assert reviewed and reviewed <= set(ids)
     grade = json.loads((run_dir / "grade.json").read_text())
     assert grade["valid_submission"] is True and grade["agent"] == agent

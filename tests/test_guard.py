@@ -253,14 +253,15 @@ def test_prompts_never_show_guard_scores(toy_competition, tmp_path) -> None:
     run.trials[1] = dataclasses.replace(run.trials[1], flags=(GUARD_REGRESSION,))
     gome_client = ScriptedClient([DIAGNOSIS, script_reply(BETTER)])
     GomeAgent(gome_client, GomeConfig(), run_dir=run.dir, budget_s=3300).propose(run.context())
-    aide_client = ScriptedClient([script_reply(BETTER)])
+    review = '{"is_bug": false, "summary": "ran", "metric": 0.8, "lower_is_better": false}'
+    aide_client = ScriptedClient([review, review, script_reply(BETTER)])  # 2 reviews, 1 step
     aide_agent = AideAgent(aide_client, AideConfig(num_drafts=1, debug_prob=0.0), run_dir=run.dir)
     run.trials[:] = [dataclasses.replace(t, agent="aide") for t in run.trials]
     aide_agent.propose(run.context())
     prompts = [
         client.prompt(i) for client in (gome_client, aide_client) for i in range(len(client.calls))
     ]
-    assert len(prompts) == 3
+    assert len(prompts) == 5
     for prompt in prompts:
         assert "0.123" not in prompt and "1.123" not in prompt and "0.0456" not in prompt
         assert "guard_score" not in prompt and "guard_se" not in prompt

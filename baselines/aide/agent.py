@@ -1,22 +1,18 @@
 """`AideAgent`: AIDE's tree search over solution scripts (the Agent protocol).
 
 Each `propose` call rebuilds the tree from the journal (this agent's trials), lets the policy
-(`policy.choose_step`) pick an operator and a node, and asks the model once for a plan and a
+(`policy.choose_step`) pick an operator and a node, and asks the model for a plan and a
 script (`prompts`). Recipe keys mirror GoME's (`step`, `planned_step`, `llm_calls`, the config
 under the agent's name), so the two agents' journals compare line by line.
 
-Review: AIDE judges every execution with a separate model call (is it buggy, a summary, the
-metric and its direction). That call is not made here: the harness already decides what it
-would, and decides it from measured facts. Every prompt requires the fixed metric line, which
-the runner parses; the issue states that the printed metric wins when present, and the grader
-checks the submission. So a node is buggy exactly when the harness says so: it did not end
-`ok`, printed no score, left no valid submission or raised an integrity flag
-(`not Trial.is_valid`). What is lost is the review's prose summary, which AIDE adds to the
-memory next to each good node's plan; the memory here shows the plan and the measured score.
-A review call would only add information for a script that ran cleanly, left a valid
-submission, but printed no metric line; such a node is buggy here and goes to the debug
-operator, which tells the model the line was missing. GoME relies on the same line, so no
-review call is needed for a fair comparison.
+Review (`review.py`, on by default, `--no-aide-review` to skip): before choosing its next step
+the agent has the model judge every execution of its tree not judged yet, as AIDE does after
+each run: a function call for models that take tools, a JSON reply otherwise. A node is buggy
+when the review says so or when the harness's facts do (`not Trial.is_valid`: it raised,
+printed no metric line, left no valid submission or raised an integrity flag); the printed
+metric wins over the review's. The review's summary joins the node's plan and score in the
+memory. Each step's recipe keeps the reviews it made (`reviews`, by trial id), so a resumed run
+has the same tree and reviews nothing twice.
 
 A reply with no usable code block is retried once with the problem stated; if the retry fails
 too, the step becomes a `malformed-reply` trial whose script exits at once with the reason
@@ -33,6 +29,7 @@ checks) this is plain AIDE, which runs whatever the model wrote.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +42,7 @@ from baselines.aide.prompts import (
     memory_variants,
     parse_reply,
 )
+from baselines.aide.review import review_execution, review_messages, takes_tools
 from gome.agent import Agent, Proposal, SearchContext
 from gome.journal import Trial
 from gome.optimizer.agent import failure_script
@@ -63,7 +61,17 @@ from gome.optimizer.slots import SLOTS
 from gome.optimizer.trace import MALFORMED_STEP
 
 AGENT_NAME = "aide"
+REVIEWS_KEY = "reviews"  # a step's recipe: the reviews it made, by trial id
 MAX_HYPOTHESIS_CHARS = 500
+
+
+def recorded_reviews(steps: Sequence[Trial | Proposal]) -> dict[str, dict[str, Any]]:
+    """The reviews the steps' recipes hold, by reviewed trial id (proposals in flight
+    included, so parallel workers do not review a node twice)."""
+    reviews: dict[str, dict[str, Any]] = {}
+    for step in steps:
+        reviews |= step.recipe.get(REVIEWS_KEY, {})
+    return reviews
 
 
 class AideAgent:
@@ -88,37 +96,73 @@ class AideAgent:
         self.seed_proposer = seed_proposer
         self.store = CodeStore(run_dir)
         self.prompt_budget = PromptBudget.for_client(client, self.config.max_prompt_tokens)
+        self.review_tools = takes_tools(client)
         self._previews: dict[Path, DataPreview] = {}
 
     def propose(self, context: SearchContext) -> Proposal:
         tree = [t for t in context.history if t.agent == self.name]
         pending = [p.parent_ids for p in context.in_flight]
+        caller = Caller(self.client, AGENT_NAME)
+        reviews = recorded_reviews([*tree, *context.in_flight])
+        new_reviews = self._review(tree, reviews, caller, context) if self.config.review else {}
+        reviews |= new_reviews
         decision = choose_step(
-            tree, self.config, context.competition.direction, context.rng, pending=pending
+            tree,
+            self.config,
+            context.competition.direction,
+            context.rng,
+            pending=pending,
+            judged_buggy={i for i, review in reviews.items() if review.get("is_bug")},
         )
         first_root = not any(not t.parent_ids for t in tree) and all(pending)
         if decision.operator == "draft" and first_root and self.seed_proposer is not None:
-            proposal = self._seed(decision, context)
+            proposal = self._seed(decision, context, caller)
         else:
-            proposal = self._coding_step(decision, tree, context)
+            proposal = self._coding_step(decision, tree, context, caller, reviews)
+        if new_reviews:
+            proposal.recipe[REVIEWS_KEY] = new_reviews
         self.store.remember(proposal.code)
         return proposal
 
-    def _seed(self, decision: Decision, context: SearchContext) -> Proposal:
+    def _review(
+        self,
+        tree: list[Trial],
+        reviewed: dict[str, dict[str, Any]],
+        caller: Caller,
+        context: SearchContext,
+    ) -> dict[str, dict[str, Any]]:
+        """Review every execution of the tree not reviewed yet (a `malformed-reply` node ran
+        no code of the model's); a reply unusable twice is recorded as `{"failed": true}`."""
+        briefing = Briefing.from_context(context, self._previews, self.prompt_budget)
+        made: dict[str, dict[str, Any]] = {}
+        for trial in tree:
+            if trial.id in reviewed or trial.operator == MALFORMED_STEP:
+                continue
+            code, output = self.store.code_of(trial), self.store.output_of(trial)
+            messages = review_messages(briefing, code, trial, output, tools=self.review_tools)
+            review = review_execution(caller, messages, tools=self.review_tools)
+            made[trial.id] = review.as_recipe() if review else {"failed": True}
+        return made
+
+    def _seed(self, decision: Decision, context: SearchContext, caller: Caller) -> Proposal:
         """The first draft is the built-in proposer's script (no model call)."""
         assert self.seed_proposer is not None
         seeded = self.seed_proposer.propose(context)
         seed = {"agent": self.seed_proposer.name, "recipe": seeded.recipe}
         notes = {"plan": seeded.hypothesis, "seed": seed, "step": "init-builtin"}
-        return self._proposal(decision, seeded.code, seeded.hypothesis, Spend(), notes=notes)
+        return self._proposal(decision, seeded.code, seeded.hypothesis, caller.spend, notes=notes)
 
     def _coding_step(
-        self, decision: Decision, tree: list[Trial], context: SearchContext
+        self,
+        decision: Decision,
+        tree: list[Trial],
+        context: SearchContext,
+        caller: Caller,
+        reviews: dict[str, dict[str, Any]],
     ) -> Proposal:
         briefing = Briefing.from_context(context, self._previews, self.prompt_budget)
         target = self._target(decision, tree)
-        messages = self._messages(decision, target, tree, briefing)
-        caller = Caller(self.client, AGENT_NAME)
+        messages = self._messages(decision, target, tree, briefing, reviews)
         notes: dict[str, Any] = {}
         try:
             reply = self._write(caller, decision.operator, messages, target, briefing, notes)
@@ -150,10 +194,17 @@ class AideAgent:
         return EditTarget.resolve(self.config.edit_mode, code, about)
 
     def _messages(
-        self, decision: Decision, target: EditTarget, tree: list[Trial], briefing: Briefing
+        self,
+        decision: Decision,
+        target: EditTarget,
+        tree: list[Trial],
+        briefing: Briefing,
+        reviews: dict[str, dict[str, Any]],
     ) -> Messages:
         parent = decision.parent
-        memory = memory_variants([t for t in tree if t.is_valid])
+        good = [t for t in tree if t.is_valid and not reviews.get(t.id, {}).get("is_bug")]
+        summaries = {i: str(r["summary"]) for i, r in reviews.items() if r.get("summary")}
+        memory = memory_variants(good, summaries)
         if decision.operator == "draft":
             return draft_messages(briefing, memory)
         assert parent is not None

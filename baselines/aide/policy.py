@@ -12,7 +12,9 @@ at most 3):
 4. otherwise improve the best good node (greedy, in the competition's direction).
 
 A node is good when the harness judged it valid (`Trial.is_valid`: it ran, printed its
-validation score, left a valid submission and raised no integrity flag) and buggy otherwise.
+validation score, left a valid submission and raised no integrity flag) and the review
+(`review.py`) did not judge it buggy; buggy otherwise. The reviews' verdicts are kept in the
+journal too (each step's recipe holds the reviews it made), so the tree is the same on resume.
 Proposals still running count: a draft in flight is a root, and a node with a child in flight
 is no longer a leaf, so parallel workers never debug the same node twice.
 """
@@ -21,7 +23,7 @@ from __future__ import annotations
 
 import random
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -39,6 +41,7 @@ class AideConfig(Scaffolding):
     checks nothing before it runs a script)."""
 
     static_checks: bool = False
+    review: bool = True  # the review call after each execution (`review.py`)
     num_drafts: int = 5
     debug_prob: float = 0.5
     max_debug_depth: int = 3
@@ -65,8 +68,9 @@ class Decision:
     rule: str  # drafts-first | debug | no-good-node | greedy
 
 
-def is_buggy(trial: Trial) -> bool:
-    return not trial.is_valid
+def is_buggy(trial: Trial, judged_buggy: Collection[str] = ()) -> bool:
+    """`judged_buggy`: ids of the nodes the review judged buggy."""
+    return not trial.is_valid or trial.id in judged_buggy
 
 
 def debug_depth(trial: Trial, by_id: dict[str, Trial]) -> int:
@@ -79,13 +83,15 @@ def debug_depth(trial: Trial, by_id: dict[str, Trial]) -> int:
     return depth
 
 
-def best_good_node(trials: Sequence[Trial], direction: Direction) -> Trial | None:
+def best_good_node(
+    trials: Sequence[Trial], direction: Direction, judged_buggy: Collection[str] = ()
+) -> Trial | None:
     """The good node with the best validation score (the earliest one on ties)."""
     best: Trial | None = None
     best_score = 0.0
     for trial in trials:
         score = trial.validation_score
-        if not trial.is_valid or score is None:
+        if is_buggy(trial, judged_buggy) or score is None:
             continue
         if best is None or direction.is_better(score, best_score):
             best, best_score = trial, score
@@ -93,7 +99,10 @@ def best_good_node(trials: Sequence[Trial], direction: Direction) -> Trial | Non
 
 
 def debuggable_leaves(
-    trials: Sequence[Trial], max_debug_depth: int, pending: Sequence[Sequence[str]] = ()
+    trials: Sequence[Trial],
+    max_debug_depth: int,
+    pending: Sequence[Sequence[str]] = (),
+    judged_buggy: Collection[str] = (),
 ) -> list[Trial]:
     """Buggy nodes with no child (finished or pending) and a debug chain no deeper than the cap.
 
@@ -106,7 +115,7 @@ def debuggable_leaves(
     return [
         t
         for t in trials
-        if is_buggy(t)
+        if is_buggy(t, judged_buggy)
         and t.operator != MALFORMED_STEP
         and children[t.id] == 0
         and debug_depth(t, by_id) <= max_debug_depth
@@ -119,20 +128,22 @@ def choose_step(
     direction: Direction,
     rng: random.Random,
     pending: Sequence[Sequence[str]] = (),
+    judged_buggy: Collection[str] = (),
 ) -> Decision:
     """The next step for the tree `trials` (this agent's trials, in journal order).
 
-    `pending` holds the parent ids of proposals still running. The rng is drawn from only once
-    the drafting phase is over: one draw for the debug coin, one more to pick the leaf.
+    `pending` holds the parent ids of proposals still running; `judged_buggy` the ids of the
+    nodes the review judged buggy. The rng is drawn from only once the drafting phase is over:
+    one draw for the debug coin, one more to pick the leaf.
     """
     roots = sum(1 for t in trials if not t.parent_ids) + sum(1 for p in pending if not p)
     if roots < config.num_drafts:
         return Decision("draft", None, "drafts-first")
     if rng.random() < config.debug_prob:
-        leaves = debuggable_leaves(trials, config.max_debug_depth, pending)
+        leaves = debuggable_leaves(trials, config.max_debug_depth, pending, judged_buggy)
         if leaves:
             return Decision("debug", rng.choice(leaves), "debug")
-    best = best_good_node(trials, direction)
+    best = best_good_node(trials, direction, judged_buggy)
     if best is None:
         return Decision("draft", None, "no-good-node")
     return Decision("improve", best, "greedy")

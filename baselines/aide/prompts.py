@@ -16,7 +16,7 @@ prompt fits the briefing's token budget, cut in GoME's order (`prompts.fit_conve
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from gome.journal import Trial
 from gome.llm import extract_code
@@ -59,21 +59,29 @@ def _score(trial: Trial) -> str:
     return "none" if trial.validation_score is None else f"{trial.validation_score:.6g}"
 
 
-def render_memory(good_nodes: Sequence[Trial], limit: int = MEMORY_NODES) -> str:
-    """Earlier good nodes' plans and validation scores, oldest first."""
+def render_memory(
+    good_nodes: Sequence[Trial], limit: int = MEMORY_NODES, summaries: Mapping[str, str] = {}
+) -> str:
+    """Earlier good nodes' plans, review summaries (`summaries`, by trial id) and validation
+    scores, oldest first."""
     shown = list(good_nodes[-limit:]) if limit else []
     lines = []
     if len(good_nodes) > len(shown):
         lines.append(f"({len(good_nodes) - len(shown)} earlier good solutions not shown)")
     for trial in shown:
         lines.append(f"- {trial.id} ({trial.operator}): {trial.hypothesis or 'no plan recorded'}")
+        if trial.id in summaries:
+            lines.append(f"  results: {summaries[trial.id]}")
         lines.append(f"  validation score: {_score(trial)}")
     return "\n".join(lines)
 
 
-def memory_variants(good_nodes: Sequence[Trial]) -> tuple[str, ...]:
+def memory_variants(
+    good_nodes: Sequence[Trial], summaries: Mapping[str, str] = {}
+) -> tuple[str, ...]:
     """The memory with the latest `MEMORY_NODES` good nodes, then fewer, then none."""
-    return tuple(render_memory(good_nodes, n) for n in (MEMORY_NODES, SHORT_MEMORY_NODES, 0))
+    limits = (MEMORY_NODES, SHORT_MEMORY_NODES, 0)
+    return tuple(render_memory(good_nodes, n, summaries) for n in limits)
 
 
 def _memory_section(memory: Sequence[str]) -> Cut:

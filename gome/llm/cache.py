@@ -49,6 +49,7 @@ class ReplayCache:
                 duration_s=0.0,
                 finish_reason=data.get("finish_reason"),
                 cached=True,
+                tool_arguments=data.get("tool_arguments", ""),
             )
         except (OSError, ValueError, KeyError, TypeError):
             return None
@@ -63,6 +64,7 @@ class ReplayCache:
             "completion_tokens": reply.completion_tokens,
             "finish_reason": reply.finish_reason,
             "original_cost_usd": reply.cost_usd,
+            "tool_arguments": reply.tool_arguments,
         }
         fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
         with os.fdopen(fd, "w") as f:

@@ -256,9 +256,18 @@ class LLMClient:
         delay = min(self.backoff_max_s, self.backoff_base_s * 2**attempt)
         return delay * random.uniform(0.5, 1.0)
 
+    def supports_tools(self) -> bool:
+        """Whether litellm knows the model to take function calls (tools); False for the
+        local servers and any model it does not know, which then get a parsed JSON reply."""
+        try:
+            return bool(_litellm().supports_function_calling(model=self.model))
+        except Exception:  # an unknown model must never fail the caller
+            return False
+
     def _to_reply(self, response: Any, duration_s: float) -> LLMReply:
         choice = response.choices[0]
         usage = getattr(response, "usage", None)
+        calls = getattr(choice.message, "tool_calls", None) or []
         return LLMReply(
             text=choice.message.content or "",
             model=self.model,
@@ -267,6 +276,7 @@ class LLMClient:
             cost_usd=self._cost(response),
             duration_s=duration_s,
             finish_reason=choice.finish_reason,
+            tool_arguments=(calls[0].function.arguments or "") if calls else "",
         )
 
     @staticmethod

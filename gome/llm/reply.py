@@ -24,6 +24,8 @@ class LLMReply:
     duration_s: float
     finish_reason: str | None
     cached: bool = False
+    # the JSON arguments of the reply's first tool call, when the request offered tools
+    tool_arguments: str = ""
 
 
 class LLMError(GomeError):

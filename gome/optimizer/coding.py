@@ -92,11 +92,15 @@ class Caller:
     agent: str
     spend: Spend = field(default_factory=Spend)
 
+    def reply(self, stage: str, messages: Messages, **kwargs: Any) -> LLMReply:
+        """One call; `kwargs` go to the model call (a `temperature`, `tools`)."""
+        reply = self.client.complete(messages, purpose=f"{self.agent}:{stage}", **kwargs)
+        self.spend.add(reply)
+        return reply
+
     def text(self, stage: str, messages: Messages, temperature: float | None = None) -> str:
         extra = {} if temperature is None else {"temperature": temperature}
-        reply = self.client.complete(messages, purpose=f"{self.agent}:{stage}", **extra)
-        self.spend.add(reply)
-        return reply.text
+        return self.reply(stage, messages, **extra).text
 
     def parsed(
         self,
