@@ -346,7 +346,7 @@ class SolveRun:
                 competition=self.competition,
                 public_dir=self.public_dir,
                 # final-seed re-runs are the harness's, not steps of the agent's search
-                history=[t for t in self.journal.trials if t.operator not in HARNESS_OPERATORS],
+                history=self._agent_steps(),
                 trial_timeout_s=self._trial_timeout(),
                 time_left_s=self._search_time_left(),
                 environment=describe_environment(),
@@ -654,10 +654,14 @@ class SolveRun:
         then): the budget's end less the final reserves, earlier as the refit's reserve grows."""
         return self.status.ends_at - self._final_reserve_s() - self._refit_reserve_s()
 
+    def _agent_steps(self) -> list[Trial]:
+        """The agent's trials: the journal without the harness's final re-runs and refit."""
+        return [t for t in self.journal.trials if t.operator not in HARNESS_OPERATORS]
+
     def _expected_step_s(self) -> float:
         """What the agent's next step should take: the median model time of its steps so far
         plus the median runtime of its valid trials (0 for what it has not done yet)."""
-        steps = [t for t in self.journal.trials if t.operator not in HARNESS_OPERATORS]
+        steps = self._agent_steps()
         model = [t.llm_s for t in steps if t.llm_s > 0]
         scripts = [t.runtime_s for t in steps if t.label == "ok"]
         return sum(statistics.median(times) for times in (model, scripts) if times)
@@ -669,10 +673,9 @@ class SolveRun:
         Why the second: a small local model's step takes minutes before its script starts; one
         begun too late only times out at the search's end, and its time is better spent on the
         final re-runs. The first time, the reason goes to the run's log."""
-        journaled = sum(t.operator not in HARNESS_OPERATORS for t in self.journal.trials)
         left, step = self._search_time_left(), self._expected_step_s()
         if self.config.max_steps is not None and (
-            journaled + len(self.in_flight) >= self.config.max_steps
+            len(self._agent_steps()) + len(self.in_flight) >= self.config.max_steps
         ):
             reason = f"{self.config.max_steps} steps taken"
         elif left < max(MIN_TRIAL_SECONDS, step):

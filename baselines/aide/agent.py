@@ -33,7 +33,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from baselines.aide.policy import AideConfig, Decision, choose_step
+from baselines.aide.policy import AideConfig, Decision, choose_step, is_buggy
 from baselines.aide.prompts import (
     debug_messages,
     describe_outcome,
@@ -103,22 +103,27 @@ class AideAgent:
         tree = [t for t in context.history if t.agent == self.name]
         pending = [p.parent_ids for p in context.in_flight]
         caller = Caller(self.client, AGENT_NAME)
+        briefing = Briefing.from_context(context, self._previews, self.prompt_budget)
         reviews = recorded_reviews([*tree, *context.in_flight])
-        new_reviews = self._review(tree, reviews, caller, context) if self.config.review else {}
+        new_reviews = self._review(tree, reviews, caller, briefing) if self.config.review else {}
         reviews |= new_reviews
+        judged_buggy = {i for i, review in reviews.items() if review.get("is_bug")}
         decision = choose_step(
             tree,
             self.config,
             context.competition.direction,
             context.rng,
             pending=pending,
-            judged_buggy={i for i, review in reviews.items() if review.get("is_bug")},
+            judged_buggy=judged_buggy,
         )
         first_root = not any(not t.parent_ids for t in tree) and all(pending)
         if decision.operator == "draft" and first_root and self.seed_proposer is not None:
             proposal = self._seed(decision, context, caller)
         else:
-            proposal = self._coding_step(decision, tree, context, caller, reviews)
+            summaries = {i: str(r["summary"]) for i, r in reviews.items() if r.get("summary")}
+            good = [t for t in tree if not is_buggy(t, judged_buggy)]
+            memory = memory_variants(good, summaries)
+            proposal = self._coding_step(decision, tree, briefing, caller, memory)
         if new_reviews:
             proposal.recipe[REVIEWS_KEY] = new_reviews
         self.store.remember(proposal.code)
@@ -129,11 +134,10 @@ class AideAgent:
         tree: list[Trial],
         reviewed: dict[str, dict[str, Any]],
         caller: Caller,
-        context: SearchContext,
+        briefing: Briefing,
     ) -> dict[str, dict[str, Any]]:
         """Review every execution of the tree not reviewed yet (a `malformed-reply` node ran
         no code of the model's); a reply unusable twice is recorded as `{"failed": true}`."""
-        briefing = Briefing.from_context(context, self._previews, self.prompt_budget)
         made: dict[str, dict[str, Any]] = {}
         for trial in tree:
             if trial.id in reviewed or trial.operator == MALFORMED_STEP:
@@ -156,13 +160,13 @@ class AideAgent:
         self,
         decision: Decision,
         tree: list[Trial],
-        context: SearchContext,
+        briefing: Briefing,
         caller: Caller,
-        reviews: dict[str, dict[str, Any]],
+        memory: tuple[str, ...],
     ) -> Proposal:
-        briefing = Briefing.from_context(context, self._previews, self.prompt_budget)
+        """`memory`: the good nodes' memory, as `memory_variants` renders it."""
         target = self._target(decision, tree)
-        messages = self._messages(decision, target, tree, briefing, reviews)
+        messages = self._messages(decision, target, briefing, memory)
         notes: dict[str, Any] = {}
         try:
             reply = self._write(caller, decision.operator, messages, target, briefing, notes)
@@ -197,14 +201,10 @@ class AideAgent:
         self,
         decision: Decision,
         target: EditTarget,
-        tree: list[Trial],
         briefing: Briefing,
-        reviews: dict[str, dict[str, Any]],
+        memory: tuple[str, ...],
     ) -> Messages:
         parent = decision.parent
-        good = [t for t in tree if t.is_valid and not reviews.get(t.id, {}).get("is_bug")]
-        summaries = {i: str(r["summary"]) for i, r in reviews.items() if r.get("summary")}
-        memory = memory_variants(good, summaries)
         if decision.operator == "draft":
             return draft_messages(briefing, memory)
         assert parent is not None
