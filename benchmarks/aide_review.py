@@ -70,7 +70,12 @@ def main() -> None:
     parser.add_argument("--flags", default="", help="Extra `gome solve` flags, one string.")
     parser.add_argument("--collect", type=Path, help="Read this finished run folder instead.")
     args = parser.parse_args()
-    flags = shlex.split(args.flags)
+    if args.collect is not None and not (args.collect / LEDGER_FILE).is_file():
+        sys.exit(f"{args.collect} is not a finished run folder (no {LEDGER_FILE})")
+    try:
+        flags = shlex.split(args.flags)
+    except ValueError as exc:
+        sys.exit(f"--flags: {exc}")
     entry: dict = {"competition_id": args.competition, "model": args.model, "flags": flags}
     with tempfile.TemporaryDirectory(prefix="gome-aide-review-") as tmp:
         run_dir = args.collect or Path(tmp) / "run"
