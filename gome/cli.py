@@ -128,6 +128,15 @@ MaxPromptTokensOption = Annotated[
     ),
 ]
 
+MaxReplyTokensOption = Annotated[
+    int | None,
+    typer.Option(
+        "--max-reply-tokens",
+        help="The most tokens of each reply. Default: 2048 for local models, 8192 for API ones.",
+        rich_help_panel=SCAFFOLD,
+    ),
+]
+
 
 def scaffolding_settings(
     init: str | None,
@@ -136,6 +145,7 @@ def scaffolding_settings(
     static_repairs: int | None,
     prune: bool | None,
     max_prompt_tokens: int | None,
+    max_reply_tokens: int | None,
 ) -> dict[str, object]:
     """The scaffolding flags given, as agent settings (flags not given are left out)."""
     given = {
@@ -145,6 +155,7 @@ def scaffolding_settings(
         "static_repairs": static_repairs,
         "prune": prune,
         "max_prompt_tokens": max_prompt_tokens,
+        "max_reply_tokens": max_reply_tokens,
     }
     return {key: value for key, value in given.items() if value is not None}
 
@@ -320,6 +331,7 @@ def solve_cmd(
     static_repairs: StaticRepairsOption = None,
     prune: PruneOption = None,
     max_prompt_tokens: MaxPromptTokensOption = None,
+    max_reply_tokens: MaxReplyTokensOption = None,
     momentum: Annotated[
         bool, typer.Option(help="Success memory in every gradient prompt.", rich_help_panel=GOME)
     ] = True,
@@ -415,7 +427,7 @@ def solve_cmd(
     from gome.solve_cli import run_solve
 
     scaffolding = scaffolding_settings(
-        init, edit_mode, static_checks, static_repairs, prune, max_prompt_tokens
+        init, edit_mode, static_checks, static_repairs, prune, max_prompt_tokens, max_reply_tokens
     )
 
     run_solve(
@@ -498,6 +510,7 @@ def compare_cmd(
     static_repairs: StaticRepairsOption = None,
     prune: PruneOption = None,
     max_prompt_tokens: MaxPromptTokensOption = None,
+    max_reply_tokens: MaxReplyTokensOption = None,
     compare_dir: Annotated[
         Path | None,
         typer.Option("--dir", help="Compare folder to create (default: runs/compare-<id>-<time>)."),
@@ -543,7 +556,13 @@ def compare_cmd(
         trial_timeout=trial_timeout,
         max_steps=max_steps,
         scaffolding=scaffolding_settings(
-            init, edit_mode, static_checks, static_repairs, prune, max_prompt_tokens
+            init,
+            edit_mode,
+            static_checks,
+            static_repairs,
+            prune,
+            max_prompt_tokens,
+            max_reply_tokens,
         ),
         compare_dir=compare_dir,
         resume=resume,

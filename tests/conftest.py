@@ -206,11 +206,13 @@ class ScriptedLLM(BaseHTTPRequestHandler):
     prompts, a fenced script otherwise."""
 
     requests: list[str] = []
+    reply_limits: list[int | None] = []  # each request's max_tokens
 
     def do_POST(self) -> None:  # noqa: N802 (http.server API)
         body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
         prompt = body["messages"][-1]["content"]
         ScriptedLLM.requests.append(prompt)
+        ScriptedLLM.reply_limits.append(body.get("max_tokens"))
         if "is_bug" in prompt:  # AIDE's review of an execution
             review = {
                 "is_bug": False,

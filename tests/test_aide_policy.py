@@ -154,6 +154,7 @@ def test_config_validates_and_records_itself() -> None:
         "static_repairs": 2,
         "prune": True,  # acts in slot mode only
         "max_prompt_tokens": None,
+        "max_reply_tokens": None,  # the endpoint's
     }
     for bad in (
         {"num_drafts": 0},
@@ -161,6 +162,7 @@ def test_config_validates_and_records_itself() -> None:
         {"max_debug_depth": -1},
         {"edit_mode": "diff"},
         {"static_repairs": -1},
+        {"max_reply_tokens": 0},
     ):
         with pytest.raises(ValueError):
             AideConfig(**bad)

@@ -12,12 +12,15 @@ from pathlib import Path
 
 import pytest
 
+from gome.solve import MAX_REPLY_TOKENS
 from tests.conftest import TOY_ID, ScriptedLLM
 
 AGENT_RUNS = {
-    "gome": (["--init", "builtin"], "GoME on openai/scripted"),
+    "gome": (["--init", "builtin", "--max-reply-tokens", "700"], "GoME on openai/scripted"),
     "aide": (["--aide-num-drafts", "1"], "AIDE tree search on openai/scripted"),
 }
+# what each request's max_tokens must be: the flag's, else an API model's default
+REPLY_LIMITS = {"gome": 700, "aide": MAX_REPLY_TOKENS}
 
 
 @pytest.mark.slow
@@ -29,6 +32,7 @@ def test_llm_agent_solves_through_a_local_openai_compatible_server(
     run_dir = tmp_path / "run"
     env = os.environ.copy() | {"OPENAI_API_KEY": "sk-test"}
     ScriptedLLM.requests.clear()
+    ScriptedLLM.reply_limits.clear()
     done = subprocess.run(
         [sys.executable, "-m", "gome", "solve", TOY_ID, "--agent", agent, *flags]
         + ["--model", "openai/scripted", "--api-base", scripted_server]
@@ -51,6 +55,7 @@ def test_llm_agent_solves_through_a_local_openai_compatible_server(
     assert any(t["parent_ids"] for t in llm_steps), "no LLM step built on a parent"
     assert any(t["label"] == "ok" for t in llm_steps)
     assert ScriptedLLM.requests, "the server was never called"
+    assert set(ScriptedLLM.reply_limits) == {REPLY_LIMITS[agent]}
     ledger = (run_dir / "llm_ledger.jsonl").read_text().splitlines()
     assert len(ledger) >= len(llm_steps)
     if agent == "aide":  # each execution reviewed by a model call, the verdicts journaled

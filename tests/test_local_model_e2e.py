@@ -50,8 +50,12 @@ def test_gome_and_aide_on_the_local_model_compare_on_a_practice_competition(
     done = subprocess.run(
         [sys.executable, "-m", "gome", "compare", PRACTICE_ID, "--agents", ",".join(AGENTS)]
         + ["--model", f"local:{SMALL}", "--seeds", "1", "--trial-timeout", "40"]
-        # the built-in θ₀ and one model-written step; the budget only bounds a slow machine
-        + ["--max-steps", "2", "--minutes", "8", "--dir", str(folder)],
+        # the built-in θ₀ and one model-written step; the budget only bounds a slow machine.
+        # The 0.5B model can fall into repeating itself until the reply limit (2048 tokens,
+        # 2.5 min here), and a GoME step is up to two implement calls, each with repairs: the
+        # step would outlast the budget, so replies are capped and nothing is repaired
+        + ["--max-reply-tokens", "512", "--static-repairs", "0"]
+        + ["--max-steps", "2", "--minutes", "10", "--dir", str(folder)],
         capture_output=True,
         text=True,
         timeout=1200,
@@ -73,3 +77,4 @@ def test_gome_and_aide_on_the_local_model_compare_on_a_practice_competition(
         assert written, f"{row['run']}: no trial carries real tokens"
         ledger = [json.loads(x) for x in (run_dir / "llm_ledger.jsonl").read_text().splitlines()]
         assert ledger and all(entry["cost_usd"] == 0.0 for entry in ledger)
+        assert max(entry["completion_tokens"] for entry in ledger) <= 512

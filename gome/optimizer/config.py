@@ -4,8 +4,8 @@
 batch evaluation) knows which variant produced each trial.
 
 `Scaffolding` holds what helps a model that writes broken scripts (a built-in θ₀, slot edits,
-static checks with repairs, a prompt cap); GoME and AIDE share it, so a comparison can hold it
-fixed. `scaffolding_defaults` is the one rule for its defaults per model.
+static checks with repairs, prompt and reply caps); GoME and AIDE share it, so a comparison can
+hold it fixed. `scaffolding_defaults` is the one rule for its defaults per model.
 """
 
 from __future__ import annotations
@@ -38,6 +38,9 @@ class Scaffolding:
     prune: bool = True
     # cap on prompt tokens below the context window (None: the window less the reply)
     max_prompt_tokens: int | None = None
+    # the most tokens of each reply (None: the endpoint's, 2048 for a local model, 8192 for
+    # an API one); a small model that falls into repeating itself stops here
+    max_reply_tokens: int | None = None
 
     def __post_init__(self) -> None:
         if self.edit_mode not in EDIT_MODES:
@@ -48,6 +51,8 @@ class Scaffolding:
             raise ValueError("static_repairs must be at least 0")
         if self.max_prompt_tokens is not None and self.max_prompt_tokens < 0:
             raise ValueError("max_prompt_tokens must be positive (0 or None: no cap)")
+        if self.max_reply_tokens is not None and self.max_reply_tokens < 1:
+            raise ValueError("max_reply_tokens must be at least 1 (None: the endpoint's)")
 
 
 def is_local_model(model: str | None) -> bool:
