@@ -36,7 +36,9 @@ def test_llm_agent_solves_through_a_local_openai_compatible_server(
     done = subprocess.run(
         [sys.executable, "-m", "gome", "solve", TOY_ID, "--agent", agent, *flags]
         + ["--model", "openai/scripted", "--api-base", scripted_server]
-        + ["--minutes", "1.5", "--trial-timeout", "30", "--run-dir", str(run_dir)],
+        # the scripted server answers at once: steps, not the budget, bound the run
+        + ["--max-steps", "4", "--minutes", "1.5", "--trial-timeout", "30"]
+        + ["--run-dir", str(run_dir)],
         capture_output=True,
         text=True,
         timeout=300,
