@@ -53,6 +53,7 @@ from gome.llm import (
     LLMClient,
     LLMError,
 )
+from gome.optimizer.config import Scaffolding
 from gome.runner import Limits, RunResult, isolation_mode, run_script
 
 RUN_CONFIG_FILE = "run.json"
@@ -201,8 +202,14 @@ class Endpoint:
 
 
 def _llm_client(
-    config: SolveConfig, run_dir: Path, endpoint: Endpoint | None, deadline: Callable[[], float]
+    config: SolveConfig,
+    run_dir: Path,
+    endpoint: Endpoint | None,
+    deadline: Callable[[], float],
+    scaffolding: Scaffolding,
 ) -> LLMClient:
+    """The run's client; its reply limit is the agent's `max_reply_tokens`, else the
+    endpoint's (prompt budgets read it from the client)."""
     endpoint = endpoint or Endpoint(config.model or "", config.api_base)
     if not endpoint.model:
         raise GomeError(f"--agent {config.agent} needs --model (a litellm model or local).")
@@ -213,7 +220,7 @@ def _llm_client(
         ledger_path=run_dir / LEDGER_FILE,
         cache_dir=run_dir / "llm_cache",
         max_dollars=config.max_dollars,
-        max_tokens=endpoint.max_reply_tokens,
+        max_tokens=scaffolding.max_reply_tokens or endpoint.max_reply_tokens,
         context_window=endpoint.context_window,
         deadline=deadline,
     )
@@ -247,7 +254,7 @@ def make_agent(
 
         gome_config = _settings(GomeConfig, config.gome, "GoME")
         seed = BuiltinProposer() if gome_config.initialisation == "builtin" else None
-        client = _llm_client(config, run_dir, endpoint, deadline)
+        client = _llm_client(config, run_dir, endpoint, deadline, gome_config)
         return GomeAgent(
             client, gome_config, run_dir=run_dir, seed_proposer=seed, budget_s=config.budget_s
         )
@@ -256,7 +263,7 @@ def make_agent(
 
         aide_config = _settings(AideConfig, config.aide, "AIDE")
         seed = BuiltinProposer() if aide_config.initialisation == "builtin" else None
-        client = _llm_client(config, run_dir, endpoint, deadline)
+        client = _llm_client(config, run_dir, endpoint, deadline, aide_config)
         return AideAgent(client, aide_config, run_dir=run_dir, seed_proposer=seed)
     raise GomeError(f"Unknown agent {config.agent!r}. Available: {', '.join(AGENTS)}.")
 

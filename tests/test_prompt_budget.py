@@ -70,9 +70,11 @@ def test_client_budget_is_window_less_reply_and_capped() -> None:
     capped = PromptBudget.for_client(LocalClient(), cap=LOCAL_MAX_PROMPT_TOKENS)
     assert capped.max_prompt_tokens == LOCAL_MAX_PROMPT_TOKENS
     assert PromptBudget.for_client(object()).max_prompt_tokens == DEFAULT_CONTEXT_WINDOW - 4096
-    # a reply limit set for the agent (--max-reply-tokens) is what the window keeps back
-    shorter = PromptBudget.for_client(LocalClient(), reply_tokens=600)
-    assert shorter.max_prompt_tokens == 16384 - 600
+    # a reply limit set for the agent (--max-reply-tokens, the client's) is what the window
+    # keeps back
+    shorter = LocalClient()
+    shorter.max_tokens = 600
+    assert PromptBudget.for_client(shorter).max_prompt_tokens == 16384 - 600
 
 
 def test_trimming_order_outputs_preview_history_siblings_code_never_essentials() -> None:

@@ -95,16 +95,14 @@ class AideAgent:
             raise ValueError("initialisation='builtin' needs a seed_proposer")
         self.seed_proposer = seed_proposer
         self.store = CodeStore(run_dir)
-        self.prompt_budget = PromptBudget.for_client(
-            client, self.config.max_prompt_tokens, self.config.max_reply_tokens
-        )
+        self.prompt_budget = PromptBudget.for_client(client, self.config.max_prompt_tokens)
         self.review_tools = takes_tools(client)
         self._previews: dict[Path, DataPreview] = {}
 
     def propose(self, context: SearchContext) -> Proposal:
         tree = [t for t in context.history if t.agent == self.name]
         pending = [p.parent_ids for p in context.in_flight]
-        caller = Caller(self.client, AGENT_NAME, max_tokens=self.config.max_reply_tokens)
+        caller = Caller(self.client, AGENT_NAME)
         briefing = Briefing.from_context(context, self._previews, self.prompt_budget)
         reviews = recorded_reviews([*tree, *context.in_flight])
         new_reviews = self._review(tree, reviews, caller, briefing) if self.config.review else {}

@@ -165,9 +165,7 @@ class GomeAgent:
         self.seed_proposer = seed_proposer
         self.store = CodeStore(run_dir)
         self.budget_s = budget_s
-        self.prompt_budget = PromptBudget.for_client(
-            client, self.config.max_prompt_tokens, self.config.max_reply_tokens
-        )
+        self.prompt_budget = PromptBudget.for_client(client, self.config.max_prompt_tokens)
         self._previews: dict[Path, DataPreview] = {}
         self._extra_models: tuple[str, str] | None = None
         # the loop may ask for proposals from several workers at once: the traces of the
@@ -448,18 +446,15 @@ class GomeAgent:
         step.notes.setdefault("abandoned", []).append(abandoned)
 
     # -- LLM calls ---------------------------------------------------------------------------------
-    def _caller(self, step: Step) -> Caller:
-        return Caller(self.client, AGENT_NAME, step.spend, self.config.max_reply_tokens)
-
     def _ask(self, step: Step, stage: str, messages: Messages, parse: Callable[[str], T]) -> T:
         """One stage: call, parse; on a malformed reply retry once with the problem stated."""
-        return self._caller(step).parsed(stage, messages, parse)
+        return Caller(self.client, AGENT_NAME, step.spend).parsed(stage, messages, parse)
 
     def _write(
         self, step: Step, stage: str, messages: Messages, target: EditTarget, briefing: Briefing
     ) -> ScriptReply:
         """A coding stage: the reply's script, through the static checks and their repairs."""
-        caller = self._caller(step)
+        caller = Caller(self.client, AGENT_NAME, step.spend)
         return write_script(caller, stage, messages, target, briefing, self.config, step.notes)
 
     # -- prompt parts ------------------------------------------------------------------------------

@@ -64,15 +64,13 @@ class PromptBudget:
         )
 
     @classmethod
-    def for_client(
-        cls, client: object, cap: int | None = None, reply_tokens: int | None = None
-    ) -> PromptBudget:
+    def for_client(cls, client: object, cap: int | None = None) -> PromptBudget:
         """The budget of prompts sent through `client` (an `LLMClient`; test fakes that lack
         its attributes get the defaults): its window (the local server's `n_ctx`, else
-        litellm's) minus the reply limit (`reply_tokens`, else the client's), capped at `cap`."""
+        litellm's) minus its reply limit, capped at `cap`."""
         model = getattr(client, "model", None)
         model = model if isinstance(model, str) else None
         window = getattr(client, "context_window", None) or context_window(model)
-        reply = reply_tokens or getattr(client, "max_tokens", None) or DEFAULT_REPLY_TOKENS
+        reply = getattr(client, "max_tokens", None) or DEFAULT_REPLY_TOKENS
         limit = max(1, window - reply)
         return cls(min(limit, cap) if cap else limit, model)

@@ -86,19 +86,14 @@ class Spend:
 
 @dataclass
 class Caller:
-    """The model calls of one step: purposes `<agent>:<stage>`, spend summed in `spend`;
-    `max_tokens` (`Scaffolding.max_reply_tokens`) limits each reply, None leaves the client's
-    limit."""
+    """The model calls of one step: purposes `<agent>:<stage>`, spend summed in `spend`."""
 
     client: CompletionClient
     agent: str
     spend: Spend = field(default_factory=Spend)
-    max_tokens: int | None = None
 
     def reply(self, stage: str, messages: Messages, **kwargs: Any) -> LLMReply:
         """One call; `kwargs` go to the model call (a `temperature`, `tools`)."""
-        if self.max_tokens is not None:
-            kwargs.setdefault("max_tokens", self.max_tokens)
         reply = self.client.complete(messages, purpose=f"{self.agent}:{stage}", **kwargs)
         self.spend.add(reply)
         return reply
